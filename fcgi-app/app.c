@@ -1,0 +1,168 @@
+#include "app.h"
+
+#include <limits.h>
+#include <string.h>
+
+#include "html.h"
+#include "http.h"
+#include "json.h"
+#include "page.h"
+
+#define ERR_MAX 256
+
+static const char *
+reason(int status)
+{
+	switch (status) {
+	case 200:
+		return "OK";
+	case 400:
+		return "Bad Request";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 503:
+		return "Service Unavailable";
+	default:
+		return "Internal Server Error";
+	}
+}
+
+/* Status line and the headers every answer carries. */
+static void
+head(struct out *o, int status, const char *ctype)
+{
+	out_puts(o, "Status: ");
+	out_uint(o, (unsigned)status);
+	out_putc(o, ' ');
+	out_puts(o, reason(status));
+	out_puts(o, "\r\nContent-Type: ");
+	out_puts(o, ctype);
+	out_puts(o, "\r\nCache-Control: no-store\r\n"
+	    "X-Content-Type-Options: nosniff\r\n");
+	if (strncmp(ctype, "text/html", 9) == 0)
+		out_puts(o, "Content-Security-Policy: default-src 'none'; "
+		    "style-src 'unsafe-inline'; frame-ancestors 'none'\r\n"
+		    "Referrer-Policy: no-referrer\r\n");
+}
+
+static void
+end_head(struct out *o, int is_head)
+{
+	out_puts(o, "\r\n");
+	if (is_head) {
+		(void)out_flush(o);
+		o->discard = 1;
+	}
+}
+
+static const char CT_HTML[] = "text/html; charset=utf-8";
+static const char CT_JSON[] = "application/json; charset=utf-8";
+static const char CT_TEXT[] = "text/plain; charset=utf-8";
+
+/* An error answer in the format the client asked for. */
+static void
+fail(struct app *app, struct out *o, int is_head, enum format fmt,
+    int status, const char *msg)
+{
+	head(o, status, fmt == FORMAT_JSON ? CT_JSON : CT_HTML);
+	if (status == 405)
+		out_puts(o, "Allow: GET, HEAD\r\n");
+	if (status == 503) {
+		out_puts(o, "Retry-After: ");
+		out_uint(o, app->cfg->retry_after);
+		out_puts(o, "\r\n");
+	}
+	end_head(o, is_head);
+	if (fmt == FORMAT_JSON) {
+		out_puts(o, "{\"status\":");
+		out_uint(o, (unsigned)status);
+		out_puts(o, ",\"error\":");
+		json_string(o, msg);
+		out_puts(o, "}\n");
+		return;
+	}
+	out_puts(o, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
+	    "<meta charset=\"utf-8\">\n<title>");
+	out_uint(o, (unsigned)status);
+	out_putc(o, ' ');
+	out_puts(o, reason(status));
+	out_puts(o, "</title>\n</head>\n<body>\n<h1>");
+	out_uint(o, (unsigned)status);
+	out_putc(o, ' ');
+	out_puts(o, reason(status));
+	out_puts(o, "</h1>\n<p id=\"error\">");
+	html_text(o, msg);
+	out_puts(o, "</p>\n</body>\n</html>\n");
+}
+
+static void
+probe(struct out *o, int is_head, int status, const char *body)
+{
+	head(o, status, CT_TEXT);
+	end_head(o, is_head);
+	out_puts(o, body);
+}
+
+static void
+serve_table(struct app *app, const struct request *req, struct out *o,
+    int is_head)
+{
+	char err[ERR_MAX];
+	struct query q;
+	struct page pg;
+	enum format fmt;
+	enum db_rc rc;
+
+	if (http_parse_query(req->query, app->cfg->default_limit,
+	    app->cfg->max_limit, &q, err, sizeof(err)) != 0) {
+		fail(app, o, is_head, http_negotiate(req->accept), 400, err);
+		return;
+	}
+	fmt = q.format_given ? q.format : http_negotiate(req->accept);
+	q.format = fmt;
+	rc = db_page_open(app->db, q.has_after ? q.after : LLONG_MIN,
+	    q.limit + 1);
+	if (rc != DB_OK) {
+		fail(app, o, is_head, fmt, rc == DB_DOWN ? 503 : 500,
+		    rc == DB_DOWN ? "The database is unavailable; try again "
+		    "shortly." : "The table could not be read.");
+		return;
+	}
+	head(o, 200, fmt == FORMAT_JSON ? CT_JSON : CT_HTML);
+	out_puts(o, "Vary: Accept\r\n");
+	end_head(o, is_head);
+	pg.table = app->cfg->table;
+	pg.host = app->host;
+	pg.q = &q;
+	if (!is_head)
+		(void)(fmt == FORMAT_JSON ? page_json(o, app->db, &pg)
+					  : page_html(o, app->db, &pg));
+	db_page_close(app->db);
+}
+
+void
+app_handle(struct app *app, const struct request *req, struct out *o)
+{
+	enum route route = http_route(req->path);
+	int is_head = req->method != NULL && strcmp(req->method, "HEAD") == 0;
+
+	if (route == ROUTE_NONE) {
+		fail(app, o, is_head, http_negotiate(req->accept), 404,
+		    "There is nothing at this path. Try / or /?format=json.");
+	} else if (http_method_ok(req->method) != 0) {
+		fail(app, o, 0, http_negotiate(req->accept), 405,
+		    "Only GET and HEAD are allowed.");
+	} else if (route == ROUTE_HEALTHZ) {
+		probe(o, is_head, 200, "ok\n");
+	} else if (route == ROUTE_READYZ) {
+		if (db_ping(app->db) == DB_OK)
+			probe(o, is_head, 200, "ready\n");
+		else
+			fail(app, o, is_head, FORMAT_HTML, 503,
+			    "The database does not answer.");
+	} else {
+		serve_table(app, req, o, is_head);
+	}
+}

@@ -1,0 +1,356 @@
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "log.h"
+
+enum kind { K_UINT, K_IDENT, K_BOOL, K_IPV4 };
+
+struct setting {
+	const char *name; /* as written, with '-'; '_' is accepted too */
+	enum kind kind;
+	size_t off;
+	unsigned min, max; /* K_UINT */
+};
+
+#define OFF(f) offsetof(struct config, f)
+
+static const struct setting settings[] = {
+	{"table", K_IDENT, OFF(table), 0, 0},
+	{"key", K_IDENT, OFF(key), 0, 0},
+	{"default-limit", K_UINT, OFF(default_limit), 1, 100000},
+	{"max-limit", K_UINT, OFF(max_limit), 1, 100000},
+	{"connect-timeout", K_UINT, OFF(connect_timeout), 1, 3600},
+	{"read-timeout", K_UINT, OFF(read_timeout), 1, 3600},
+	{"write-timeout", K_UINT, OFF(write_timeout), 1, 3600},
+	{"reconnect-delay-ms", K_UINT, OFF(reconnect_delay_ms), 0, 60000},
+	{"retry-after", K_UINT, OFF(retry_after), 1, 3600},
+	{"workers", K_UINT, OFF(workers), 1, 256},
+	{"require-tls", K_BOOL, OFF(require_tls), 0, 0},
+	{"imds", K_BOOL, OFF(imds), 0, 0},
+	{"imds-host", K_IPV4, OFF(imds_host), 0, 0},
+	{"imds-port", K_UINT, OFF(imds_port), 1, 65535},
+	{"imds-timeout-ms", K_UINT, OFF(imds_timeout_ms), 1, 10000},
+};
+
+static void
+config_defaults(struct config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	strcpy(cfg->key, "id");
+	cfg->default_limit = 100;
+	cfg->max_limit = 1000;
+	cfg->connect_timeout = 2;
+	cfg->read_timeout = 5;
+	cfg->write_timeout = 5;
+	cfg->reconnect_delay_ms = 500;
+	cfg->retry_after = 1;
+	cfg->workers = 4;
+	cfg->imds = 1;
+	strcpy(cfg->imds_host, "169.254.169.254");
+	cfg->imds_port = 80;
+	cfg->imds_timeout_ms = 200;
+}
+
+int
+config_is_ident(const char *s)
+{
+	size_t i;
+	int digits_only = 1;
+
+	for (i = 0; s[i] != '\0'; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (i >= CONFIG_IDENT_MAX)
+			return 0;
+		if (!(isascii(c) && (isalnum(c) || c == '_' || c == '$')))
+			return 0;
+		if (!isdigit(c))
+			digits_only = 0;
+	}
+	return i > 0 && !digits_only;
+}
+
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' ||
+	    e[-1] == '\n'))
+		*--e = '\0';
+	return s;
+}
+
+/* Option names compare with '-' and '_' alike, as in MySQL. */
+static int
+name_eq(const char *a, const char *b)
+{
+	for (; *a != '\0' && *b != '\0'; a++, b++) {
+		char x = *a == '_' ? '-' : *a, y = *b == '_' ? '-' : *b;
+
+		if (x != y)
+			return 0;
+	}
+	return *a == *b;
+}
+
+/* Removes quotes, or a trailing # comment from an unquoted value. */
+static char *
+unquote(char *v)
+{
+	size_t n = strlen(v);
+	char *hash;
+
+	if (n >= 2 && (v[0] == '"' || v[0] == '\'') && v[n - 1] == v[0]) {
+		v[n - 1] = '\0';
+		return v + 1;
+	}
+	hash = strchr(v, '#');
+	if (hash != NULL)
+		*hash = '\0';
+	return trim(v);
+}
+
+static int
+parse_uint(const char *v, unsigned min, unsigned max, unsigned *out)
+{
+	char *end;
+	unsigned long x;
+
+	if (*v < '0' || *v > '9')
+		return -1;
+	errno = 0;
+	x = strtoul(v, &end, 10);
+	if (errno != 0 || *end != '\0' || x < min || x > max)
+		return -1;
+	*out = (unsigned)x;
+	return 0;
+}
+
+static int
+parse_bool(const char *v, int *out)
+{
+	static const char *const yes[] = {"1", "on", "yes", "true"};
+	static const char *const no[] = {"0", "off", "no", "false"};
+	size_t i;
+
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (strcasecmp(v, yes[i]) == 0) {
+			*out = 1;
+			return 0;
+		}
+		if (strcasecmp(v, no[i]) == 0) {
+			*out = 0;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static void
+fmt_err(char *err, size_t errlen, const char *path, unsigned line,
+    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static void
+fmt_err(char *err, size_t errlen, const char *path, unsigned line,
+    const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	n = line > 0 ? snprintf(err, errlen, "%s:%u: ", path, line)
+		     : snprintf(err, errlen, "%s: ", path);
+	if (n < 0 || (size_t)n >= errlen)
+		return;
+	va_start(ap, fmt);
+	(void)vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
+	va_end(ap);
+}
+
+/* Applies one [fcgi-app] setting; returns 0 or -1 with a message in why. */
+static int
+apply(struct config *cfg, const char *name, char *value, char *why,
+    size_t whylen)
+{
+	const struct setting *s = NULL;
+	struct in_addr a;
+	size_t i;
+	char *field;
+
+	for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
+		if (name_eq(name, settings[i].name))
+			s = &settings[i];
+	if (s == NULL) {
+		snprintf(why, whylen, "unknown setting '%s' in [fcgi-app]", name);
+		return -1;
+	}
+	field = (char *)cfg + s->off;
+	value = unquote(value);
+	switch (s->kind) {
+	case K_UINT:
+		if (parse_uint(value, s->min, s->max, (unsigned *)field) == 0)
+			return 0;
+		snprintf(why, whylen, "%s must be a whole number from %u to %u",
+		    s->name, s->min, s->max);
+		return -1;
+	case K_BOOL:
+		if (parse_bool(value, (int *)field) == 0)
+			return 0;
+		snprintf(why, whylen, "%s must be on or off", s->name);
+		return -1;
+	case K_IDENT:
+		if (config_is_ident(value)) {
+			strcpy(field, value); /* fits: length checked */
+			return 0;
+		}
+		snprintf(why, whylen, "%s must be a plain identifier "
+		    "(letters, digits, _ and $, at most %d)", s->name,
+		    CONFIG_IDENT_MAX);
+		return -1;
+	case K_IPV4:
+		if (strlen(value) < sizeof(cfg->imds_host) &&
+		    inet_pton(AF_INET, value, &a) == 1) {
+			strcpy(field, value);
+			return 0;
+		}
+		snprintf(why, whylen, "%s must be an IPv4 address", s->name);
+		return -1;
+	}
+	return -1;
+}
+
+/* Checks one line; applies it if it belongs to [fcgi-app]. */
+static int
+parse_line(struct config *cfg, char *line, int *group, char *why,
+    size_t whylen)
+{
+	char *s = trim(line), *eq, *name, *value = NULL;
+	size_t i;
+
+	if (*s == '\0' || *s == '#' || *s == ';')
+		return 0;
+	if (*s == '[') {
+		char *close = strchr(s, ']');
+
+		if (close == NULL || trim(close + 1)[0] != '\0') {
+			snprintf(why, whylen, "a group header must look like "
+			    "[name]");
+			return -1;
+		}
+		*close = '\0';
+		name = trim(s + 1);
+		*group = strcmp(name, "fcgi-app") == 0 ? 2 : 1;
+		return 0;
+	}
+	if (*s == '!') {
+		if (strncmp(s, "!include ", 9) == 0 ||
+		    strncmp(s, "!includedir ", 12) == 0)
+			return 0;
+		snprintf(why, whylen, "unknown directive (only !include and "
+		    "!includedir)");
+		return -1;
+	}
+	if (*group == 0) {
+		snprintf(why, whylen, "setting before any [group]");
+		return -1;
+	}
+	eq = strchr(s, '=');
+	if (eq != NULL) {
+		*eq = '\0';
+		value = trim(eq + 1);
+	}
+	name = trim(s);
+	for (i = 0; name[i] != '\0'; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		if (!(isascii(c) && (isalnum(c) || c == '-' || c == '_'))) {
+			snprintf(why, whylen, "malformed option name");
+			return -1;
+		}
+	}
+	if (i == 0) {
+		snprintf(why, whylen, "missing option name before '='");
+		return -1;
+	}
+	if (*group != 2)
+		return 0; /* [client] and others belong to the client library */
+	if (value == NULL) {
+		snprintf(why, whylen, "'%s' needs a value (name = value)", name);
+		return -1;
+	}
+	return apply(cfg, name, value, why, whylen);
+}
+
+int
+config_load(struct config *cfg, const char *path, char *err, size_t errlen)
+{
+	char line[CONFIG_LINE_MAX + 2], why[256];
+	FILE *f = NULL;
+	struct stat st;
+	unsigned lineno = 0;
+	int group = 0, seen_ours = 0, rc = -1;
+
+	config_defaults(cfg);
+	if (strlen(path) >= sizeof(cfg->path)) {
+		fmt_err(err, errlen, path, 0, "path too long");
+		goto out;
+	}
+	strcpy(cfg->path, path);
+	f = fopen(path, "r");
+	if (f == NULL) {
+		fmt_err(err, errlen, path, 0, "cannot open: %s", strerror(errno));
+		goto out;
+	}
+	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+		fmt_err(err, errlen, path, 0, "not a regular file");
+		goto out;
+	}
+	if (st.st_mode & 077)
+		log_msg("warning: %s is readable by others; it may hold the "
+		    "database password (chmod 600)", path);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		lineno++;
+		if (strchr(line, '\n') == NULL && !feof(f)) {
+			fmt_err(err, errlen, path, lineno, "line longer than %d "
+			    "bytes", CONFIG_LINE_MAX);
+			goto out;
+		}
+		if (parse_line(cfg, line, &group, why, sizeof(why)) != 0) {
+			fmt_err(err, errlen, path, lineno, "%s", why);
+			goto out;
+		}
+		if (group == 2)
+			seen_ours = 1;
+	}
+	if (ferror(f)) {
+		fmt_err(err, errlen, path, lineno, "read error: %s",
+		    strerror(errno));
+		goto out;
+	}
+	if (!seen_ours || cfg->table[0] == '\0') {
+		fmt_err(err, errlen, path, 0, "no table set: add 'table = NAME' "
+		    "under [fcgi-app]");
+		goto out;
+	}
+	if (cfg->default_limit > cfg->max_limit) {
+		fmt_err(err, errlen, path, 0, "default-limit (%u) is above "
+		    "max-limit (%u)", cfg->default_limit, cfg->max_limit);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (f != NULL)
+		fclose(f);
+	return rc;
+}

@@ -1,0 +1,47 @@
+/*
+ * config: the program's settings, from a MySQL option file.
+ *
+ * The file has a [client] group, which the client library reads itself
+ * when it connects (so the password never passes through this program),
+ * and an [fcgi-app] group with the settings below.  config_load checks
+ * the syntax of every line and the values of [fcgi-app].
+ */
+#ifndef CONFIG_H
+#define CONFIG_H
+
+#include <stddef.h>
+
+#define CONFIG_DEFAULT_PATH "/etc/fcgi-app/fcgi-app.cnf"
+#define CONFIG_IDENT_MAX 64  /* MySQL's limit on a table or column name */
+#define CONFIG_LINE_MAX 1024 /* longer lines are an error */
+
+struct config {
+	char path[4096];
+	char table[CONFIG_IDENT_MAX + 1];
+	char key[CONFIG_IDENT_MAX + 1]; /* unique integer column for paging */
+	unsigned default_limit;
+	unsigned max_limit;
+	unsigned connect_timeout; /* seconds */
+	unsigned read_timeout;    /* seconds */
+	unsigned write_timeout;   /* seconds */
+	unsigned reconnect_delay_ms;
+	unsigned retry_after; /* seconds, sent with 503 */
+	unsigned workers;
+	int require_tls;
+	int imds;            /* look up the EC2 instance at start */
+	char imds_host[64];  /* IPv4 address */
+	unsigned imds_port;
+	unsigned imds_timeout_ms;
+};
+
+/*
+ * Fills cfg with defaults, then reads path.  Returns 0, or -1 with a
+ * message naming the file (and line, where there is one) in err.
+ */
+int config_load(struct config *cfg, const char *path, char *err,
+    size_t errlen);
+
+/* Nonzero if s is a plain MySQL identifier: [0-9A-Za-z_$], not all digits. */
+int config_is_ident(const char *s);
+
+#endif

@@ -1,0 +1,430 @@
+#include "db.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <errmsg.h>
+#include <mysql.h>
+#include <mysqld_error.h>
+
+#include "clock.h"
+#include "log.h"
+
+#define DB_CHUNK 1024 /* bytes of a value held at a time */
+#define DB_QUERY_MAX 512
+
+struct db {
+	const struct config *cfg;
+	MYSQL *mysql;
+	MYSQL_STMT *stmt;
+	MYSQL_RES *meta;
+	char query[DB_QUERY_MAX];
+	unsigned ncols;
+	int key_col;
+	struct db_col *cols;
+	MYSQL_BIND *res;
+	char *bufs;
+	unsigned long *lens;
+	my_bool *nulls;
+	my_bool *errs;
+	MYSQL_BIND param[2];
+	long long p_after;
+	unsigned p_limit;
+	long long next_try_ms; /* no connect attempt before this */
+	int down;              /* an outage has been logged */
+};
+
+/* Errors after which the connection is gone and a new one may work. */
+static int
+is_conn_error(unsigned e)
+{
+	switch (e) {
+	case CR_CONNECTION_ERROR:
+	case CR_CONN_HOST_ERROR:
+	case CR_SERVER_GONE_ERROR:
+	case CR_SERVER_LOST:
+	case CR_SERVER_LOST_EXTENDED:
+	case CR_COMMANDS_OUT_OF_SYNC:
+	case ER_CONNECTION_KILLED:
+	case ER_SERVER_SHUTDOWN:
+	case ER_UNKNOWN_STMT_HANDLER:
+	case 4031: /* ER_CLIENT_INTERACTION_TIMEOUT, MySQL 8 */
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static void
+db_disconnect(struct db *db)
+{
+	if (db->meta != NULL)
+		mysql_free_result(db->meta);
+	if (db->stmt != NULL)
+		mysql_stmt_close(db->stmt);
+	if (db->mysql != NULL)
+		mysql_close(db->mysql);
+	free(db->cols);
+	free(db->res);
+	free(db->bufs);
+	free(db->lens);
+	free(db->nulls);
+	free(db->errs);
+	db->meta = NULL;
+	db->stmt = NULL;
+	db->mysql = NULL;
+	db->cols = NULL;
+	db->res = NULL;
+	db->bufs = NULL;
+	db->lens = NULL;
+	db->nulls = NULL;
+	db->errs = NULL;
+	db->ncols = 0;
+}
+
+struct db *
+db_new(const struct config *cfg)
+{
+	struct db *db = calloc(1, sizeof(*db));
+	int n;
+
+	if (db == NULL)
+		return NULL;
+	db->cfg = cfg;
+	/* identifiers were checked by config_load, so quoting is enough */
+	n = snprintf(db->query, sizeof(db->query),
+	    "SELECT * FROM `%s` WHERE `%s` > ? ORDER BY `%s` LIMIT ?",
+	    cfg->table, cfg->key, cfg->key);
+	if (n < 0 || (size_t)n >= sizeof(db->query)) {
+		free(db);
+		return NULL;
+	}
+	db->param[0].buffer_type = MYSQL_TYPE_LONGLONG;
+	db->param[0].buffer = &db->p_after;
+	db->param[1].buffer_type = MYSQL_TYPE_LONG;
+	db->param[1].buffer = &db->p_limit;
+	db->param[1].is_unsigned = 1;
+	return db;
+}
+
+void
+db_free(struct db *db)
+{
+	if (db == NULL)
+		return;
+	db_disconnect(db);
+	free(db);
+}
+
+static int
+is_numeric(enum enum_field_types t)
+{
+	switch (t) {
+	case MYSQL_TYPE_TINY:
+	case MYSQL_TYPE_SHORT:
+	case MYSQL_TYPE_INT24:
+	case MYSQL_TYPE_LONG:
+	case MYSQL_TYPE_LONGLONG:
+	case MYSQL_TYPE_YEAR:
+	case MYSQL_TYPE_DECIMAL:
+	case MYSQL_TYPE_NEWDECIMAL:
+	case MYSQL_TYPE_FLOAT:
+	case MYSQL_TYPE_DOUBLE:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* Sets up result buffers for the prepared statement's columns. */
+static enum db_rc
+db_bind_result(struct db *db)
+{
+	MYSQL_FIELD *f;
+	unsigned i, n;
+
+	db->meta = mysql_stmt_result_metadata(db->stmt);
+	if (db->meta == NULL)
+		return DB_ERROR;
+	n = mysql_num_fields(db->meta);
+	f = mysql_fetch_fields(db->meta);
+	db->cols = calloc(n, sizeof(*db->cols));
+	db->res = calloc(n, sizeof(*db->res));
+	db->bufs = malloc((size_t)n * DB_CHUNK);
+	db->lens = calloc(n, sizeof(*db->lens));
+	db->nulls = calloc(n, sizeof(*db->nulls));
+	db->errs = calloc(n, sizeof(*db->errs));
+	if (n == 0 || db->cols == NULL || db->res == NULL || db->bufs == NULL ||
+	    db->lens == NULL || db->nulls == NULL || db->errs == NULL)
+		return DB_ERROR;
+	db->ncols = n;
+	db->key_col = -1;
+	for (i = 0; i < n; i++) {
+		db->cols[i].name = f[i].name;
+		db->cols[i].name_len = f[i].name_length;
+		db->cols[i].numeric = is_numeric(f[i].type);
+		if (strcasecmp(f[i].name, db->cfg->key) == 0)
+			db->key_col = (int)i;
+		db->res[i].buffer_type = MYSQL_TYPE_STRING;
+		db->res[i].buffer = db->bufs + (size_t)i * DB_CHUNK;
+		db->res[i].buffer_length = DB_CHUNK;
+		db->res[i].length = &db->lens[i];
+		db->res[i].is_null = &db->nulls[i];
+		db->res[i].error = &db->errs[i];
+	}
+	if (db->key_col < 0) {
+		log_msg("table `%s` has no column `%s` to page by (set key = "
+		    "in [fcgi-app])", db->cfg->table, db->cfg->key);
+		return DB_ERROR;
+	}
+	if (mysql_stmt_bind_result(db->stmt, db->res) != 0)
+		return DB_ERROR;
+	return DB_OK;
+}
+
+/* Connects and prepares, unless connected or inside the back-off. */
+static enum db_rc
+db_connect(struct db *db)
+{
+	const struct config *cfg = db->cfg;
+	unsigned ct = cfg->connect_timeout, rt = cfg->read_timeout,
+	    wt = cfg->write_timeout;
+	my_bool on = 1;
+	enum db_rc rc = DB_DOWN;
+
+	if (db->stmt != NULL)
+		return DB_OK;
+	if (clock_ms() < db->next_try_ms)
+		return DB_DOWN;
+	db->mysql = mysql_init(NULL);
+	if (db->mysql == NULL) {
+		log_msg("out of memory for a database handle");
+		rc = DB_ERROR;
+		goto fail;
+	}
+	/* [client] of our own file: host, user, password, database, ssl */
+	if (mysql_optionsv(db->mysql, MYSQL_READ_DEFAULT_FILE, cfg->path) ||
+	    mysql_optionsv(db->mysql, MYSQL_OPT_CONNECT_TIMEOUT, &ct) ||
+	    mysql_optionsv(db->mysql, MYSQL_OPT_READ_TIMEOUT, &rt) ||
+	    mysql_optionsv(db->mysql, MYSQL_OPT_WRITE_TIMEOUT, &wt) ||
+	    mysql_optionsv(db->mysql, MYSQL_SET_CHARSET_NAME, "utf8mb4") ||
+	    (cfg->require_tls &&
+	    (mysql_optionsv(db->mysql, MYSQL_OPT_SSL_ENFORCE, &on) ||
+	    mysql_optionsv(db->mysql, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &on)))) {
+		log_msg("cannot set database connection options");
+		rc = DB_ERROR;
+		goto fail;
+	}
+	if (mysql_real_connect(db->mysql, NULL, NULL, NULL, NULL, 0, NULL,
+	    0) == NULL) {
+		if (!db->down)
+			log_msg("database unreachable: %s",
+			    mysql_error(db->mysql));
+		db->down = 1;
+		goto fail;
+	}
+	if (cfg->require_tls && mysql_get_ssl_cipher(db->mysql) == NULL) {
+		log_msg("require-tls is on but the connection is not encrypted");
+		rc = DB_ERROR;
+		goto fail;
+	}
+	/* the file's default-character-set must not undo utf8mb4 */
+	if (strcmp(mysql_character_set_name(db->mysql), "utf8mb4") != 0 &&
+	    mysql_set_character_set(db->mysql, "utf8mb4") != 0) {
+		log_msg("cannot use utf8mb4: %s", mysql_error(db->mysql));
+		rc = DB_ERROR;
+		goto fail;
+	}
+	db->stmt = mysql_stmt_init(db->mysql);
+	if (db->stmt == NULL) {
+		rc = DB_ERROR;
+		goto fail;
+	}
+	if (mysql_stmt_prepare(db->stmt, db->query, strlen(db->query)) != 0) {
+		unsigned e = mysql_stmt_errno(db->stmt);
+
+		log_msg("cannot prepare the page query: %s",
+		    mysql_stmt_error(db->stmt));
+		rc = is_conn_error(e) ? DB_DOWN : DB_ERROR;
+		goto fail;
+	}
+	if (mysql_stmt_bind_param(db->stmt, db->param) != 0 ||
+	    db_bind_result(db) != DB_OK) {
+		rc = DB_ERROR;
+		goto fail;
+	}
+	if (db->down)
+		log_msg("database connection restored");
+	db->down = 0;
+	return DB_OK;
+fail:
+	db_disconnect(db);
+	db->next_try_ms = clock_ms() + cfg->reconnect_delay_ms;
+	return rc;
+}
+
+/*
+ * Runs op once, and once more on a fresh connection if the first try lost
+ * the connection quickly.  A try that used up the read timeout is not
+ * repeated: the database is slow, and a second wait would double it.
+ */
+static enum db_rc
+db_retry(struct db *db, int (*op)(struct db *))
+{
+	long long start;
+	unsigned e;
+	int attempt;
+	enum db_rc rc = DB_DOWN;
+
+	for (attempt = 0; attempt < 2; attempt++) {
+		rc = db_connect(db);
+		if (rc != DB_OK)
+			break;
+		start = clock_ms();
+		if (op(db) == 0)
+			break;
+		e = mysql_errno(db->mysql);
+		if (e == 0 && db->stmt != NULL)
+			e = mysql_stmt_errno(db->stmt);
+		if (!is_conn_error(e)) {
+			log_msg("query failed: %s", mysql_stmt_error(db->stmt));
+			rc = DB_ERROR;
+			break;
+		}
+		if (!db->down)
+			log_msg("database connection lost: %s",
+			    mysql_error(db->mysql));
+		db->down = 1;
+		db_disconnect(db);
+		rc = DB_DOWN;
+		if (clock_ms() - start >= (long long)db->cfg->read_timeout * 1000)
+			break;
+		db->next_try_ms = 0; /* reconnect at once for the retry */
+	}
+	return rc;
+}
+
+static int
+op_ping(struct db *db)
+{
+	return mysql_ping(db->mysql);
+}
+
+static int
+op_execute(struct db *db)
+{
+	return mysql_stmt_execute(db->stmt);
+}
+
+enum db_rc
+db_ping(struct db *db)
+{
+	return db_retry(db, op_ping);
+}
+
+enum db_rc
+db_page_open(struct db *db, long long after, unsigned nrows)
+{
+	db->p_after = after;
+	db->p_limit = nrows;
+	return db_retry(db, op_execute);
+}
+
+unsigned
+db_ncols(const struct db *db)
+{
+	return db->ncols;
+}
+
+const struct db_col *
+db_cols(const struct db *db)
+{
+	return db->cols;
+}
+
+enum db_rc
+db_page_next(struct db *db)
+{
+	int r = mysql_stmt_fetch(db->stmt);
+
+	if (r == 0 || r == MYSQL_DATA_TRUNCATED)
+		return DB_ROW;
+	if (r == MYSQL_NO_DATA)
+		return DB_END;
+	log_msg("reading rows failed: %s", mysql_stmt_error(db->stmt));
+	if (is_conn_error(mysql_stmt_errno(db->stmt))) {
+		db->down = 1;
+		db_disconnect(db);
+	}
+	return DB_ERROR;
+}
+
+int
+db_cell_is_null(const struct db *db, unsigned i)
+{
+	return db->nulls[i];
+}
+
+enum db_rc
+db_cell(struct db *db, unsigned i, db_chunk_fn fn, void *ctx)
+{
+	char *buf = db->bufs + (size_t)i * DB_CHUNK;
+	unsigned long total = db->nulls[i] ? 0 : db->lens[i], off, got;
+	MYSQL_BIND b;
+
+	got = total < DB_CHUNK ? total : DB_CHUNK;
+	if (fn(ctx, buf, got) != 0)
+		return DB_ERROR;
+	/* a value longer than the buffer: fetch the rest piece by piece */
+	for (off = got; off < total; off += got) {
+		unsigned long len = 0;
+
+		memset(&b, 0, sizeof(b));
+		b.buffer_type = MYSQL_TYPE_STRING;
+		b.buffer = buf;
+		b.buffer_length = DB_CHUNK;
+		b.length = &len;
+		if (mysql_stmt_fetch_column(db->stmt, &b, i, off) != 0) {
+			log_msg("reading a long value failed: %s",
+			    mysql_stmt_error(db->stmt));
+			return DB_ERROR;
+		}
+		got = total - off < DB_CHUNK ? total - off : DB_CHUNK;
+		if (fn(ctx, buf, got) != 0)
+			return DB_ERROR;
+	}
+	return DB_OK;
+}
+
+enum db_rc
+db_row_key(struct db *db, long long *key)
+{
+	unsigned i = (unsigned)db->key_col;
+	char tmp[32], *end;
+	unsigned long n = db->lens[i];
+
+	if (db->nulls[i] || n == 0 || n >= sizeof(tmp))
+		goto bad;
+	memcpy(tmp, db->bufs + (size_t)i * DB_CHUNK, n);
+	tmp[n] = '\0';
+	errno = 0;
+	*key = strtoll(tmp, &end, 10);
+	if (errno != 0 || *end != '\0')
+		goto bad;
+	return DB_OK;
+bad:
+	log_msg("key column `%s` must be a unique, non-NULL integer",
+	    db->cfg->key);
+	return DB_ERROR;
+}
+
+void
+db_page_close(struct db *db)
+{
+	if (db->stmt != NULL && mysql_stmt_free_result(db->stmt) != 0)
+		db_disconnect(db);
+}

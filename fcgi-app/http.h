@@ -1,0 +1,41 @@
+/*
+ * http: what a request asks for, decided from its FastCGI parameters
+ * before any work is done.  Every parameter passes a validator here;
+ * nothing else reads the query string.
+ */
+#ifndef HTTP_H
+#define HTTP_H
+
+#include <stddef.h>
+
+#define HTTP_QUERY_MAX 2048 /* longer query strings get 400 */
+#define HTTP_NAME_MAX 32    /* a parameter name, decoded */
+#define HTTP_VALUE_MAX 64   /* a parameter value, decoded */
+
+enum route { ROUTE_TABLE, ROUTE_HEALTHZ, ROUTE_READYZ, ROUTE_NONE };
+enum format { FORMAT_HTML, FORMAT_JSON };
+
+struct query {
+	enum format format;
+	int format_given;
+	unsigned limit;
+	long long after; /* show rows whose key is above this */
+	int has_after;
+};
+
+enum route http_route(const char *path);
+
+/* 0 for GET and HEAD; -1 for any other method (405). */
+int http_method_ok(const char *method);
+
+/*
+ * Parses a query string (may be NULL).  Returns 0, or -1 with a message
+ * for the client in err, which says which parameter was wrong and why.
+ */
+int http_parse_query(const char *qs, unsigned default_limit,
+    unsigned max_limit, struct query *q, char *err, size_t errlen);
+
+/* JSON if Accept prefers application/json over text/html, else HTML. */
+enum format http_negotiate(const char *accept);
+
+#endif

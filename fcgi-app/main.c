@@ -1,0 +1,85 @@
+/*
+ * fcgi-app: serves one database table as HTML and JSON over FastCGI.
+ *
+ * spawn-fcgi binds the socket and hands it over on fd 0.  This process
+ * reads the config, looks up the host once, and becomes the supervisor
+ * of the worker processes that serve requests.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "config.h"
+#include "hostinfo.h"
+#include "log.h"
+#include "supervisor.h"
+#include "worker.h"
+
+struct ctx {
+	struct config cfg;
+	struct hostinfo host;
+};
+
+static int
+work(void *arg)
+{
+	struct ctx *c = arg;
+
+	return worker_run(&c->cfg, &c->host);
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: fcgi-app [-t] [-c config]\n"
+	    "  -c FILE  config file (default " CONFIG_DEFAULT_PATH ")\n"
+	    "  -t       check the config and exit\n");
+}
+
+int
+main(int argc, char *argv[])
+{
+	static struct ctx c;
+	const char *path = CONFIG_DEFAULT_PATH;
+	char err[512];
+	int ch, test_only = 0;
+
+	while ((ch = getopt(argc, argv, "c:th")) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 't':
+			test_only = 1;
+			break;
+		default:
+			usage();
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage();
+		return 2;
+	}
+	if (config_load(&c.cfg, path, err, sizeof(err)) != 0) {
+		fprintf(stderr, "fcgi-app: %s\n", err);
+		return 1;
+	}
+	if (test_only) {
+		printf("fcgi-app: %s: ok (table `%s`, %u workers)\n", path,
+		    c.cfg.table, c.cfg.workers);
+		return 0;
+	}
+	if (FCGX_IsCGI()) {
+		fprintf(stderr, "fcgi-app: fd 0 is not a listening socket; "
+		    "start it with spawn-fcgi\n");
+		return 1;
+	}
+	hostinfo_load(&c.host, &c.cfg);
+	log_msg("serving table `%s` with %u workers on host %s%s%s",
+	    c.cfg.table, c.cfg.workers, c.host.hostname,
+	    c.host.instance_id[0] ? ", instance " : "", c.host.instance_id);
+	return supervise(c.cfg.workers, work, &c);
+}

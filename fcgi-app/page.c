@@ -1,0 +1,244 @@
+#include "page.h"
+
+#include "html.h"
+#include "json.h"
+
+struct cell {
+	struct out *o;
+	struct esc esc;
+	int chunks;
+};
+
+static int
+html_chunk(void *ctx, const char *p, size_t n)
+{
+	struct cell *c = ctx;
+
+	html_escape(c->o, &c->esc, p, n);
+	return out_error(c->o);
+}
+
+static int
+json_chunk(void *ctx, const char *p, size_t n)
+{
+	struct cell *c = ctx;
+
+	json_escape(c->o, &c->esc, p, n);
+	return out_error(c->o);
+}
+
+/* A numeric value arrives whole: it is far shorter than a chunk. */
+static int
+json_number(void *ctx, const char *p, size_t n)
+{
+	struct cell *c = ctx;
+
+	if (c->chunks++ > 0)
+		return -1;
+	if (json_is_number(p, n)) {
+		out_write(c->o, p, n);
+	} else {
+		out_putc(c->o, '"');
+		json_escape(c->o, &c->esc, p, n);
+		esc_end(c->o, &c->esc);
+		out_putc(c->o, '"');
+	}
+	return out_error(c->o);
+}
+
+/* The query string of a page after `after` (or the first page). */
+static void
+page_link(struct out *o, const struct page *pg, int json, int has_after,
+    long long after, const char *amp)
+{
+	out_puts(o, "/?");
+	if (json) {
+		out_puts(o, "format=json");
+		out_puts(o, amp);
+	}
+	out_puts(o, "limit=");
+	out_uint(o, pg->q->limit);
+	if (has_after) {
+		out_puts(o, amp);
+		out_puts(o, "after=");
+		out_int(o, after);
+	}
+}
+
+static const char html_head[] =
+    "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+    "<style>body{font-family:system-ui,sans-serif;margin:2em}"
+    "table{border-collapse:collapse}th,td{border:1px solid #ccc;"
+    "padding:.3em .6em;text-align:left;vertical-align:top}"
+    "td.num{text-align:right}td.null{color:#888;font-style:italic}"
+    "#served-by{color:#555}.error{color:#b00}</style>\n<title>";
+
+static void
+html_host(struct out *o, const struct hostinfo *h)
+{
+	out_puts(o, "<p id=\"served-by\">Served by <b id=\"hostname\">");
+	html_text(o, h->hostname);
+	out_puts(o, "</b>");
+	if (h->instance_id[0] != '\0') {
+		out_puts(o, ", instance <b id=\"instance-id\">");
+		html_text(o, h->instance_id);
+		out_puts(o, "</b> in <b id=\"availability-zone\">");
+		html_text(o, h->az);
+		out_puts(o, "</b>");
+	}
+	out_puts(o, "</p>\n");
+}
+
+int
+page_html(struct out *o, struct db *db, const struct page *pg)
+{
+	const struct db_col *cols = db_cols(db);
+	unsigned i, ncols = db_ncols(db), nrows = 0;
+	long long key = 0;
+	struct cell c = {o, {{0}, 0}, 0};
+	enum db_rc rc;
+	int more = 0, ret = -1;
+
+	out_puts(o, html_head);
+	html_text(o, pg->table);
+	out_puts(o, "</title>\n</head>\n<body>\n<h1>");
+	html_text(o, pg->table);
+	out_puts(o, "</h1>\n");
+	html_host(o, pg->host);
+	out_puts(o, "<table id=\"rows\">\n<thead><tr>");
+	for (i = 0; i < ncols; i++) {
+		out_puts(o, "<th>");
+		html_escape(o, &c.esc, cols[i].name, cols[i].name_len);
+		esc_end(o, &c.esc);
+		out_puts(o, "</th>");
+	}
+	out_puts(o, "</tr></thead>\n<tbody>\n");
+	while ((rc = db_page_next(db)) == DB_ROW) {
+		if (nrows == pg->q->limit) {
+			more = 1; /* the extra row: a next page exists */
+			continue;
+		}
+		if (db_row_key(db, &key) != DB_OK)
+			goto broken;
+		nrows++;
+		out_puts(o, "<tr>");
+		for (i = 0; i < ncols; i++) {
+			if (db_cell_is_null(db, i)) {
+				out_puts(o, "<td class=\"null\">NULL</td>");
+				continue;
+			}
+			out_puts(o, cols[i].numeric ? "<td class=\"num\">"
+						    : "<td>");
+			rc = db_cell(db, i, html_chunk, &c);
+			esc_end(o, &c.esc);
+			if (rc != DB_OK)
+				goto broken;
+			out_puts(o, "</td>");
+		}
+		out_puts(o, "</tr>\n");
+	}
+	if (rc != DB_END)
+		goto broken;
+	out_puts(o, "</tbody>\n</table>\n<p id=\"count\">");
+	out_uint(o, nrows);
+	out_puts(o, nrows == 1 ? " row" : " rows");
+	out_puts(o, "</p>\n<nav>");
+	if (pg->q->has_after) {
+		out_puts(o, "<a rel=\"first\" href=\"");
+		page_link(o, pg, 0, 0, 0, "&amp;");
+		out_puts(o, "\">First page</a> ");
+	}
+	if (more) {
+		out_puts(o, "<a rel=\"next\" href=\"");
+		page_link(o, pg, 0, 1, key, "&amp;");
+		out_puts(o, "\">Next page</a>");
+	}
+	out_puts(o, "</nav>\n</body>\n</html>\n");
+	ret = 0;
+	goto done;
+broken:
+	out_puts(o, "</tbody>\n</table>\n<p class=\"error\" id=\"error\">"
+	    "This page is incomplete: reading the table failed.</p>\n"
+	    "</body>\n</html>\n");
+done:
+	return ret;
+}
+
+int
+page_json(struct out *o, struct db *db, const struct page *pg)
+{
+	const struct db_col *cols = db_cols(db);
+	const struct hostinfo *h = pg->host;
+	unsigned i, ncols = db_ncols(db), nrows = 0;
+	long long key = 0;
+	struct cell c = {o, {{0}, 0}, 0};
+	enum db_rc rc;
+	int more = 0, ret = -1;
+
+	out_puts(o, "{\"table\":");
+	json_string(o, pg->table);
+	out_puts(o, ",\"served_by\":{\"hostname\":");
+	json_string(o, h->hostname);
+	out_puts(o, ",\"instance_id\":");
+	json_string(o, h->instance_id[0] != '\0' ? h->instance_id : NULL);
+	out_puts(o, ",\"availability_zone\":");
+	json_string(o, h->az[0] != '\0' ? h->az : NULL);
+	out_puts(o, "},\"columns\":[");
+	for (i = 0; i < ncols; i++) {
+		out_puts(o, i > 0 ? ",\"" : "\"");
+		json_escape(o, &c.esc, cols[i].name, cols[i].name_len);
+		esc_end(o, &c.esc);
+		out_putc(o, '"');
+	}
+	out_puts(o, "],\"rows\":[");
+	while ((rc = db_page_next(db)) == DB_ROW) {
+		if (nrows == pg->q->limit) {
+			more = 1;
+			continue;
+		}
+		if (db_row_key(db, &key) != DB_OK)
+			goto done;
+		out_puts(o, nrows++ > 0 ? ",\n{" : "\n{");
+		for (i = 0; i < ncols; i++) {
+			out_puts(o, i > 0 ? ",\"" : "\"");
+			json_escape(o, &c.esc, cols[i].name, cols[i].name_len);
+			esc_end(o, &c.esc);
+			out_puts(o, "\":");
+			if (db_cell_is_null(db, i)) {
+				out_puts(o, "null");
+				continue;
+			}
+			if (cols[i].numeric) {
+				c.chunks = 0;
+				rc = db_cell(db, i, json_number, &c);
+			} else {
+				out_putc(o, '"');
+				rc = db_cell(db, i, json_chunk, &c);
+				esc_end(o, &c.esc);
+				out_putc(o, '"');
+			}
+			if (rc != DB_OK)
+				goto done;
+		}
+		out_putc(o, '}');
+	}
+	if (rc != DB_END)
+		goto done; /* unfinished JSON: no parser takes it as whole */
+	out_puts(o, "],\"count\":");
+	out_uint(o, nrows);
+	out_puts(o, ",\"limit\":");
+	out_uint(o, pg->q->limit);
+	out_puts(o, ",\"next\":");
+	if (more) {
+		out_putc(o, '"');
+		page_link(o, pg, 1, 1, key, "&");
+		out_putc(o, '"');
+	} else {
+		out_puts(o, "null");
+	}
+	out_puts(o, "}\n");
+	ret = 0;
+done:
+	return ret;
+}

@@ -1,0 +1,29 @@
+/*
+ * page: the table as HTML or JSON, streamed row by row from an open
+ * db page.  Every value passes through the HTML or JSON escaper.
+ */
+#ifndef PAGE_H
+#define PAGE_H
+
+#include "db.h"
+#include "hostinfo.h"
+#include "http.h"
+#include "out.h"
+
+struct page {
+	const char *table;
+	const struct hostinfo *host;
+	const struct query *q; /* limit and format of this page */
+};
+
+/*
+ * Writes the body for a page whose query db_page_open has run with
+ * nrows = q->limit + 1; the extra row only tells that a next page
+ * exists.  Returns 0, or -1 if the rows could not all be read: the HTML
+ * then ends with an error notice, and the JSON is left unfinished so
+ * that no parser takes it for a whole answer.
+ */
+int page_html(struct out *o, struct db *db, const struct page *pg);
+int page_json(struct out *o, struct db *db, const struct page *pg);
+
+#endif

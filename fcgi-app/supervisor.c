@@ -1,0 +1,130 @@
+#include "supervisor.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "log.h"
+
+#define RESPAWN_DELAY_MS 1000 /* for a worker that died young */
+#define TICK_MS 500           /* how often stop signals are repeated */
+
+struct slot {
+	pid_t pid;
+	long long started;
+	long long respawn_at;
+};
+
+static void
+spawn(struct slot *s, const sigset_t *orig, int (*work)(void *), void *arg)
+{
+	pid_t master = getpid(), pid = fork();
+
+	if (pid < 0) {
+		log_msg("cannot fork a worker: %s", strerror(errno));
+		s->respawn_at = clock_ms() + RESPAWN_DELAY_MS;
+		return;
+	}
+	if (pid == 0) {
+		/* a worker outlives no master */
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 ||
+		    getppid() != master)
+			_exit(1);
+		sigprocmask(SIG_SETMASK, orig, NULL);
+		_exit(work(arg));
+	}
+	s->pid = pid;
+	s->started = clock_ms();
+}
+
+static void
+reap(struct slot *slots, unsigned n, int stopping)
+{
+	pid_t pid;
+	unsigned i;
+	int st;
+
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		for (i = 0; i < n && slots[i].pid != pid; i++)
+			;
+		if (i == n)
+			continue;
+		slots[i].pid = 0;
+		if (WIFSIGNALED(st))
+			log_msg("worker %ld killed by signal %d%s", (long)pid,
+			    WTERMSIG(st), stopping ? "" : "; starting another");
+		else if (WEXITSTATUS(st) != 0 || !stopping)
+			log_msg("worker %ld exited with status %d%s",
+			    (long)pid, WEXITSTATUS(st),
+			    stopping ? "" : "; starting another");
+		slots[i].respawn_at = clock_ms() - slots[i].started <
+			RESPAWN_DELAY_MS ? clock_ms() + RESPAWN_DELAY_MS : 0;
+	}
+}
+
+static void
+signal_all(struct slot *slots, unsigned n, int sig)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++)
+		if (slots[i].pid > 0)
+			(void)kill(slots[i].pid, sig);
+}
+
+int
+supervise(unsigned n, int (*work)(void *), void *arg)
+{
+	struct timespec tick = {TICK_MS / 1000, (TICK_MS % 1000) * 1000000L};
+	sigset_t set, orig;
+	struct slot *slots = calloc(n, sizeof(*slots));
+	unsigned i, alive;
+	int sig, stopping = 0, rc = 1;
+
+	if (slots == NULL) {
+		log_msg("out of memory");
+		goto out;
+	}
+	/* signals are taken with sigtimedwait, so none can be missed */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGCHLD);
+	if (sigprocmask(SIG_BLOCK, &set, &orig) != 0)
+		goto out;
+	for (;;) {
+		alive = 0;
+		for (i = 0; i < n; i++) {
+			if (slots[i].pid == 0 && !stopping &&
+			    clock_ms() >= slots[i].respawn_at)
+				spawn(&slots[i], &orig, work, arg);
+			alive += slots[i].pid > 0;
+		}
+		if (stopping && alive == 0)
+			break;
+		sig = sigtimedwait(&set, NULL, &tick);
+		if (sig == SIGTERM || sig == SIGINT) {
+			if (!stopping)
+				log_msg("stopping: letting %u workers finish",
+				    alive);
+			stopping = 1;
+		}
+		reap(slots, n, stopping);
+		/*
+		 * Repeated on every tick: a signal that lands just before a
+		 * worker blocks in accept() would otherwise be lost on it.
+		 */
+		if (stopping)
+			signal_all(slots, n, SIGTERM);
+	}
+	rc = 0;
+out:
+	free(slots);
+	return rc;
+}

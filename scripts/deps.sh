@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages the project needs, if any are missing.
+# Nothing else is downloaded, ever.
+set -euo pipefail
+
+packages=(
+    gcc make pkg-config libc6-dev       # build
+    libfcgi-dev libmariadb-dev          # libfcgi, MariaDB Connector/C
+    spawn-fcgi nginx                    # the instance
+    mariadb-server-core mariadb-client  # the private database (no service)
+    check python3 curl shellcheck       # tests
+)
+
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+        missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "installing: ${missing[*]}"
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || {
+        echo "deps.sh: run as root: apt-get install ${missing[*]}" >&2
+        exit 1
+    }
+    sudo=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# The instance part of the local stack: fcgi-app under spawn-fcgi, and
+# nginx with the production site from nginx/fcgi-app.conf.
+#
+#   web.sh start STATE PORT [BINARY]   start both (BINARY: build/fcgi-app)
+#   web.sh stop STATE                  stop both
+#
+# STATE/fcgi-app.cnf must exist (db.sh load writes it).  nginx listens on
+# 127.0.0.1:PORT; the FastCGI socket is STATE/fcgi-app.sock.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=scripts/lib.sh
+. "$here/lib.sh"
+
+cmd=${1:-}
+state=${2:-}
+if [ -z "$cmd" ] || [ -z "$state" ]; then die "usage: web.sh start STATE PORT [BINARY] | stop STATE"; fi
+mkdir -p "$state"
+state=$(cd "$state" && pwd)
+top=$(cd "$here/.." && pwd)
+cnf=$state/fcgi-app.cnf
+sock=$state/fcgi-app.sock
+app_pid=$state/fcgi-app.pid
+nginx_pid=$state/nginx.pid
+nginx_conf=$state/nginx.conf
+
+# The local nginx config: the production site with only the listen
+# address and the socket path replaced, inside a private nginx.conf.
+write_nginx_conf() {
+    local port=$1 site=$top/nginx/fcgi-app.conf user_line=""
+    if ! grep -q '^    listen 80 default_server;$' "$site" ||
+        ! grep -q 'unix:/run/fcgi-app/fcgi-app.sock;' "$site"; then
+        die "$site no longer has the listen and socket lines this script replaces"
+    fi
+    sed -e "s|^    listen 80 default_server;|    listen 127.0.0.1:$port;|" \
+        -e "s|unix:/run/fcgi-app/fcgi-app.sock;|unix:$sock;|" \
+        "$site" >"$state/nginx-site.conf"
+    if [ "$(id -u)" -eq 0 ]; then
+        user_line="user $RUN_USER $RUN_GROUP;"
+    fi
+    sed -e "s|@STATE@|$state|g" -e "s|@USER_LINE@|$user_line|" \
+        "$top/nginx/local.conf.in" >"$nginx_conf"
+    # the site includes fastcgi_params relative to the config folder
+    ln -sf /etc/nginx/fastcgi_params "$state/fastcgi_params"
+    mkdir -p "$state/nginx-tmp"
+}
+
+start() {
+    local port=${1:-} bin=${2:-$top/build/fcgi-app} asuser=()
+    [ -n "$port" ] || die "usage: web.sh start STATE PORT [BINARY]"
+    [ -x "$bin" ] || die "$bin is not built (run make)"
+    [ -s "$cnf" ] || die "$cnf is missing (run scripts/db.sh load first)"
+    if [ "$(id -u)" -eq 0 ]; then
+        asuser=(-u "$RUN_USER" -g "$RUN_GROUP" -U "$RUN_USER" -G "$RUN_GROUP")
+        runuser -u "$RUN_USER" -- test -r "$cnf" ||
+            die "$RUN_USER cannot read $cnf: every folder above it must be searchable (chmod o+x)"
+        runuser -u "$RUN_USER" -- test -x "$bin" ||
+            die "$RUN_USER cannot run $bin: every folder above it must be searchable (chmod o+x)"
+    fi
+    "$bin" -t -c "$cnf" >/dev/null
+    if pid_alive "$app_pid"; then
+        say "fcgi-app already running (pid $(cat "$app_pid"))"
+    else
+        rm -f "$sock"
+        # -n: spawn-fcgi binds the socket and execs the program, as the
+        # systemd unit does, so the pid is the supervisor's and its log
+        # lines reach the log file
+        setsid spawn-fcgi -n -s "$sock" -M 0660 "${asuser[@]}" \
+            -- "$bin" -c "$cnf" </dev/null >>"$state/fcgi-app.log" 2>&1 &
+        echo $! >"$app_pid"
+    fi
+    if pid_alive "$nginx_pid"; then
+        say "nginx already running (pid $(cat "$nginx_pid"))"
+    else
+        write_nginx_conf "$port"
+        nginx -q -t -c "$nginx_conf" -e "$state/nginx-error.log" ||
+            die "nginx config test failed"
+        nginx -c "$nginx_conf" -e "$state/nginx-error.log" ||
+            die "nginx failed to start; see $state/nginx-error.log"
+    fi
+    wait_for 20 curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" ||
+        die "no answer on http://127.0.0.1:$port/healthz; see $state/*.log"
+    say "serving on http://127.0.0.1:$port/"
+}
+
+stop() {
+    stop_pid "$nginx_pid"
+    stop_pid "$app_pid"
+    rm -f "$sock"
+    say "fcgi-app and nginx stopped"
+}
+
+case $cmd in
+start) shift 2; start "$@" ;;
+stop) stop ;;
+*) die "unknown command: $cmd" ;;
+esac

@@ -37,7 +37,7 @@ spawn(struct slot *s, const sigset_t *orig, int (*work)(void *), void *arg)
 		    getppid() != master)
 			_exit(1);
 		sigprocmask(SIG_SETMASK, orig, NULL);
-		_exit(work(arg));
+		exit(work(arg)); /* exit: sanitizers check at exit */
 	}
 	s->pid = pid;
 	s->started = clock_ms();

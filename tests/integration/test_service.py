@@ -1,0 +1,345 @@
+"""The service end to end: real MariaDB, fcgi-app under spawn-fcgi, real
+nginx, all on loopback, checked over HTTP."""
+import json
+import os
+import socket
+import time
+import unittest
+import urllib.parse
+
+from imds import Imds, INSTANCE_ID, ZONE
+from stack import Page, Stack, as_shown_in_html, free_port
+
+STACK = None
+WEB = None      # the main instance: the demo table, as make dev runs it
+IMDS = None
+EC2 = None      # a second instance that finds itself "on EC2"
+
+
+def setUpModule():
+    global STACK, WEB, IMDS, EC2
+    STACK = Stack()
+    try:
+        STACK.db_start()
+        STACK.db_load()
+        WEB = STACK.web_start("a")
+        IMDS = Imds()
+        EC2 = STACK.web_start("ec2", settings={
+            "imds": "on", "imds-host": "127.0.0.1", "imds-port": IMDS.port})
+    except Exception:
+        tearDownModule()
+        raise
+
+
+def tearDownModule():
+    if STACK is not None:
+        STACK.stop()
+        for inst in STACK.instances:
+            log = inst.log()
+            # sanitizer builds report here; any report fails the run
+            for marker in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
+                if marker in log:
+                    raise AssertionError("%s in %s/fcgi-app.log:\n%s"
+                                         % (marker, inst.state, log[-4000:]))
+        STACK.cleanup()
+    if IMDS is not None:
+        IMDS.stop()
+
+
+def rows_as_strings(cols, rows):
+    return [dict(zip(cols, r)) for r in rows]
+
+
+class TablePage(unittest.TestCase):
+    def test_html_rows_equal_table(self):
+        cols, rows = STACK.table("demo")
+        r = WEB.get("/")
+        self.assertEqual(r.status, 200)
+        page = Page(r.text())
+        self.assertEqual(page.headers, cols)
+        self.assertEqual(len(rows), 10)
+        self.assertEqual(page.rows, [[as_shown_in_html(v) for v in row] for row in rows])
+        self.assertEqual(page.ids["count"], "10 rows")
+
+    def test_json_equals_table(self):
+        cols, rows = STACK.table("demo")
+        r = WEB.get("/?format=json")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.header("content-type"), "application/json; charset=utf-8")
+        doc = r.json()
+        self.assertEqual(doc["columns"], cols)
+        self.assertEqual(doc["count"], len(rows))
+        self.assertIsNone(doc["next"])
+        import decimal
+        for got, want in zip(doc["rows"], rows_as_strings(cols, rows)):
+            self.assertEqual(list(got.keys()), cols)
+            for c in cols:
+                if want[c] is None:
+                    self.assertIsNone(got[c], c)
+                elif c in ("id", "price"):  # numeric columns are JSON numbers
+                    self.assertIsInstance(got[c], (int, decimal.Decimal), c)
+                    self.assertEqual(decimal.Decimal(want[c]), got[c])
+                else:
+                    self.assertEqual(got[c], want[c])
+        self.assertEqual(len(doc["rows"]), len(rows))
+
+    def test_accept_header_selects_json(self):
+        r = WEB.get("/", headers={"Accept": "application/json"})
+        self.assertEqual(r.header("content-type"), "application/json; charset=utf-8")
+        self.assertEqual(len(r.json()["rows"]), 10)
+        self.assertIn("Accept", r.header("vary"))
+        r = WEB.get("/", headers={"Accept": "text/html,*/*;q=0.8"})
+        self.assertEqual(r.header("content-type"), "text/html; charset=utf-8")
+        # an explicit format wins over the header
+        r = WEB.get("/?format=html", headers={"Accept": "application/json"})
+        self.assertEqual(r.header("content-type"), "text/html; charset=utf-8")
+
+    def test_markup_is_escaped(self):
+        r = WEB.get("/")
+        page = Page(r.text())
+        # the data holds <script>, <b> and <i>: none may become an element
+        self.assertEqual(set(page.body_tags), {"tr", "td"})
+        self.assertNotIn("script", page.tags)
+        names = [row[1] for row in page.rows]
+        self.assertIn('<script>alert("x")</script>', names)
+        self.assertIn("Tom & Jerry", names)
+        self.assertIn("O'Brien", names)
+        self.assertIn("default-src 'none'", r.header("content-security-policy"))
+        self.assertEqual(r.header("x-content-type-options"), "nosniff")
+
+    def test_utf8_intact(self):
+        r = WEB.get("/")
+        self.assertEqual(r.header("content-type"), "text/html; charset=utf-8")
+        text = r.body.decode("utf-8")  # strict: fails on any invalid byte
+        page = Page(text)
+        cells = [c for row in page.rows for c in row if c]
+        for s in ("서울", "Hello from 대한민국", "Rocket 🚀", "Emoji ✨🎉 and a snowman ☃",
+                  "山田太郎", "Ünïcödé", "Ελληνικά, русский, العربية"):
+            self.assertIn(s, cells)
+        self.assertIn('<meta charset="utf-8">', text)
+        doc = WEB.get("/?format=json").json()
+        self.assertEqual(doc["rows"][4]["name"], "Rocket 🚀")
+
+    def test_null_differs_from_empty_and_from_the_string_null(self):
+        page = Page(WEB.get("/").text())
+        by_id = {row[0]: row for row in page.rows}
+        self.assertEqual(by_id["4"][1], "")     # empty string
+        self.assertIsNone(by_id["4"][2])        # SQL NULL
+        self.assertEqual(by_id["8"][1], "NULL")  # the string 'NULL'
+        self.assertIsNone(by_id["8"][4])
+        rows = {r["id"]: r for r in WEB.get("/?format=json").json()["rows"]}
+        self.assertEqual(rows[4]["name"], "")
+        self.assertIsNone(rows[4]["city"])
+        self.assertEqual(rows[8]["name"], "NULL")
+        self.assertEqual(rows[10]["note"], "")
+
+    def test_control_characters(self):
+        rows = {r["id"]: r for r in WEB.get("/?format=json").json()["rows"]}
+        self.assertEqual(rows[7]["name"], "Tab\there")
+        self.assertEqual(rows[7]["city"], "Line\nbreak")
+        self.assertEqual(rows[7]["note"], "Backslash \\, backspace \b and Ctrl-Z \x1a")
+        page = Page(WEB.get("/").text())
+        self.assertEqual(page.rows[6][3], "Backslash \\, backspace \u2408 and Ctrl-Z \u241a")
+
+    def test_host_shown(self):
+        page = Page(WEB.get("/").text())
+        self.assertEqual(page.ids["hostname"], socket.gethostname())
+        self.assertNotIn("instance-id", page.ids)  # imds = off
+        doc = WEB.get("/?format=json").json()
+        self.assertEqual(doc["served_by"], {"hostname": socket.gethostname(),
+                                            "instance_id": None,
+                                            "availability_zone": None})
+
+    def test_head(self):
+        g = WEB.get("/")
+        h = WEB.get("/", method="HEAD")
+        self.assertEqual(h.status, 200)
+        self.assertEqual(h.body, b"")
+        self.assertEqual(h.header("content-type"), g.header("content-type"))
+
+
+class Paging(unittest.TestCase):
+    def walk_html(self, limit):
+        url, pages, rows = "/?limit=%d" % limit, 0, []
+        while url:
+            r = WEB.get(url)
+            self.assertEqual(r.status, 200, url)
+            page = Page(r.text())
+            self.assertLessEqual(len(page.rows), limit)
+            rows += page.rows
+            pages += 1
+            if pages > 1:
+                self.assertIn("first", page.links)
+            url = page.links.get("next")
+            self.assertLess(pages, 50)
+        return pages, rows
+
+    def test_html_pages_cover_table_once(self):
+        cols, table = STACK.table("demo")
+        want = [[as_shown_in_html(v) for v in row] for row in table]
+        for limit, npages in ((3, 4), (5, 2), (10, 1), (1000, 1)):
+            pages, rows = self.walk_html(limit)
+            self.assertEqual(rows, want, limit)
+            self.assertEqual(pages, npages, limit)
+
+    def test_json_next(self):
+        doc = WEB.get("/?format=json&limit=4").json()
+        self.assertEqual(doc["limit"], 4)
+        self.assertEqual([r["id"] for r in doc["rows"]], [1, 2, 3, 4])
+        self.assertEqual(doc["next"], "/?format=json&limit=4&after=4")
+        seen = [r["id"] for r in doc["rows"]]
+        while doc["next"]:
+            doc = WEB.get(doc["next"]).json()
+            seen += [r["id"] for r in doc["rows"]]
+        self.assertEqual(seen, list(range(1, 11)))
+        self.assertEqual(doc["count"], 2)
+
+    def test_default_limit_and_empty_page(self):
+        doc = WEB.get("/?format=json").json()
+        self.assertEqual(doc["limit"], 100)
+        doc = WEB.get("/?format=json&after=9223372036854775807").json()
+        self.assertEqual(doc["rows"], [])
+        self.assertIsNone(doc["next"])
+        page = Page(WEB.get("/?after=10").text())
+        self.assertEqual(page.rows, [])
+        self.assertNotIn("next", page.links)
+
+
+class Errors(unittest.TestCase):
+    def test_bad_parameters_get_400_with_reason(self):
+        cases = {
+            "/?limit=0": "limit must be a whole number from 1 to 1000",
+            "/?limit=1001": "limit must be a whole number from 1 to 1000",
+            "/?limit=ten": "limit must be",
+            "/?after=x": "after must be",
+            "/?format=xml": "format must be html or json",
+            "/?limit=1&limit=2": "limit is given twice",
+            "/?color=red": "unknown parameter 'color'",
+            "/?limit=%zz": "malformed value for 'limit'",
+            "/?%3Cb%3E=1": "unknown parameter '<b>'",
+        }
+        for url, reason in cases.items():
+            r = WEB.get(url)
+            self.assertEqual(r.status, 400, url)
+            page = Page(r.text())
+            self.assertIn(reason, page.ids["error"], url)
+            self.assertNotIn("b", page.tags)  # the echoed name is escaped
+        r = WEB.get("/?limit=0", headers={"Accept": "application/json"})
+        self.assertEqual(r.status, 400)
+        self.assertEqual(r.json(), {"status": 400, "error":
+                                    "limit must be a whole number from 1 to 1000"})
+
+    def test_unknown_path_404(self):
+        for path in ("/nope", "/healthz/x", "/index.php", "/a/../nope"):
+            r = WEB.get(path)
+            self.assertEqual(r.status, 404, path)
+        # nginx itself refuses a path that climbs above the root
+        self.assertEqual(WEB.get("/%2e%2e/etc/passwd").status, 400)
+
+    def test_other_methods_405(self):
+        for m in ("POST", "PUT", "DELETE", "PATCH", "OPTIONS"):
+            r = WEB.get("/", method=m)
+            self.assertEqual(r.status, 405, m)
+            self.assertEqual(r.header("allow"), "GET, HEAD", m)
+
+    def test_still_serving_after_bad_requests(self):
+        before = WEB.worker_pids()
+        for i in range(50):
+            WEB.get("/?limit=%d" % (i * 1000))
+            WEB.get("/x" * i)
+        self.assertEqual(WEB.get("/").status, 200)
+        self.assertEqual(WEB.worker_pids(), before)
+
+
+class Probes(unittest.TestCase):
+    def test_healthz_and_readyz(self):
+        r = WEB.get("/healthz")
+        self.assertEqual((r.status, r.body), (200, b"ok\n"))
+        r = WEB.get("/readyz")
+        self.assertEqual((r.status, r.body), (200, b"ready\n"))
+
+
+class OnEc2(unittest.TestCase):
+    def test_instance_and_zone_from_imds_v2(self):
+        page = Page(EC2.get("/").text())
+        self.assertEqual(page.ids["instance-id"], INSTANCE_ID)
+        self.assertEqual(page.ids["availability-zone"], ZONE)
+        served = EC2.get("/?format=json").json()["served_by"]
+        self.assertEqual(served["instance_id"], INSTANCE_ID)
+        self.assertEqual(served["availability_zone"], ZONE)
+        # IMDSv2: a token first, then reads that carry it, once at start
+        calls = IMDS.calls
+        self.assertEqual(calls[0], ("PUT", "/latest/api/token"))
+        self.assertEqual(sorted(calls[1:]), [
+            ("GET", "/latest/meta-data/instance-id"),
+            ("GET", "/latest/meta-data/placement/availability-zone")])
+
+    def test_no_imds_is_quiet(self):
+        inst = STACK.web_start("noec2", settings={
+            "imds": "on", "imds-host": "127.0.0.1", "imds-port": free_port()})
+        page = Page(inst.get("/").text())
+        self.assertEqual(page.ids["hostname"], socket.gethostname())
+        self.assertNotIn("instance-id", page.ids)
+        self.assertEqual(len(page.rows), 10)
+
+
+class Secrets(unittest.TestCase):
+    def password(self):
+        with open(os.path.join(STACK.db_state, "fcgi-app.cnf")) as f:
+            for line in f:
+                if line.startswith("password = "):
+                    return line.split("=", 1)[1].strip()
+        self.fail("no password in the config")
+
+    def test_password_nowhere_visible(self):
+        pw = self.password()
+        self.assertGreaterEqual(len(pw), 12)
+        for url in ("/", "/?format=json", "/?limit=0", "/nope", "/readyz"):
+            self.assertNotIn(pw.encode(), WEB.get(url).body, url)
+        self.assertNotIn(pw, WEB.log())
+        for pid in [WEB.master_pid()] + WEB.worker_pids():
+            with open("/proc/%d/cmdline" % pid, "rb") as f:
+                self.assertNotIn(pw.encode(), f.read())
+            with open("/proc/%d/environ" % pid, "rb") as f:
+                self.assertNotIn(pw.encode(), f.read())
+
+    def test_app_user_cannot_write(self):
+        out = STACK.sql("SHOW GRANTS FOR 'fcgi_app'@'%';")
+        grants = [g for g in out.split("\n")[1:] if g]
+        self.assertEqual(len(grants), 2, grants)
+        self.assertIn("GRANT USAGE ON *.*", grants[0])
+        self.assertRegex(grants[1], r"^GRANT SELECT ON `fcgi_app`\.`demo` TO")
+
+
+class DatabaseOutage(unittest.TestCase):
+    def test_database_down_then_back(self):
+        workers = WEB.worker_pids()
+        master = WEB.master_pid()
+        self.assertEqual(len(workers), 4)
+        STACK.db_stop()
+        try:
+            for url in ("/", "/?format=json"):
+                t = time.monotonic()
+                r = WEB.get(url)
+                self.assertEqual(r.status, 503, url)
+                self.assertEqual(r.header("retry-after"), "1")
+                self.assertLess(time.monotonic() - t, 5)
+            self.assertEqual(WEB.get("/readyz").status, 503)
+            self.assertEqual(WEB.get("/healthz").status, 200)
+            self.assertEqual(WEB.get("/?format=json").json()["status"], 503)
+        finally:
+            STACK.db_start()
+        deadline = time.monotonic() + 10
+        statuses = []
+        while time.monotonic() < deadline:
+            statuses.append(WEB.get("/").status)
+            if statuses[-4:] == [200] * 4:
+                break
+            time.sleep(0.1)
+        self.assertEqual(statuses[-4:], [200] * 4)
+        page = Page(WEB.get("/").text())
+        self.assertEqual(len(page.rows), 10)
+        # no restart: the same master and the same workers
+        self.assertEqual(WEB.master_pid(), master)
+        self.assertEqual(WEB.worker_pids(), workers)
+        self.assertIn("database connection restored", WEB.log())

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# make test: every suite, plain and under AddressSanitizer + UBSan.
+# Each suite runs even if an earlier one failed; the last line is the
+# total, "N passed, N failed", and the exit status is 0 only if all pass.
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top" || exit 1
+results=$(mktemp)
+trap 'rm -f "$results"' EXIT
+
+# record NAME PASSED FAILED
+record() { printf '%s %d %d\n' "$1" "$2" "$3" >>"$results"; }
+
+banner() { printf '\n=== %s ===\n' "$*"; }
+
+# A Check runner: its summary line gives the counts.
+run_check() {
+    local name=$1 bin=$2 out n f e
+    banner "$name"
+    out=$("$bin" 2>&1)
+    printf '%s\n' "$out"
+    if [[ $out =~ Checks:\ ([0-9]+),\ Failures:\ ([0-9]+),\ Errors:\ ([0-9]+) ]]; then
+        n=${BASH_REMATCH[1]} f=${BASH_REMATCH[2]} e=${BASH_REMATCH[3]}
+        record "$name" $((n - f - e)) $((f + e))
+    else
+        record "$name" 0 1
+    fi
+}
+
+# A Python runner: its last line is "N passed, N failed".
+run_py() {
+    local name=$1 out
+    shift
+    banner "$name"
+    out=$("$@" 2>&1)
+    printf '%s\n' "$out"
+    if [[ $(tail -n 1 <<<"$out") =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+        record "$name" "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}"
+    else
+        record "$name" 0 1
+    fi
+}
+
+banner "build (plain and sanitized)"
+if make -s all build/unit-tests &&
+    make -s BUILD=build/asan SANITIZE=1 all build/asan/unit-tests; then
+    record build 1 0
+else
+    record build 0 1
+fi
+
+banner "shellcheck"
+sc_fail=0 sc_pass=0
+for f in scripts/*.sh tests/*.sh .ci/run; do
+    if shellcheck -x "$f"; then sc_pass=$((sc_pass + 1)); else sc_fail=$((sc_fail + 1)); fi
+done
+record shellcheck "$sc_pass" "$sc_fail"
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+run_check "unit" build/unit-tests
+run_check "unit (ASan+UBSan)" build/asan/unit-tests
+run_py "integration" python3 tests/integration/run.py
+FCGI_APP_BIN=$top/build/asan/fcgi-app \
+    run_py "integration (ASan+UBSan)" python3 tests/integration/run.py
+
+banner "summary"
+awk '{ printf "%-28s %4d passed, %d failed\n", substr($0, 1, length($0) - length($(NF-1)) - length($NF) - 2), $(NF-1), $NF }' "$results"
+read -r passed failed < <(awk '{ p += $(NF-1); f += $NF } END { print p, f }' "$results")
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,203 @@
+/* The option-file reader: defaults, values, and errors with lines. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "unit.h"
+
+static struct config cfg;
+static char err[512], path[64];
+
+/* Writes text to a new temporary file and loads it. */
+static int
+load(const char *text)
+{
+	FILE *f;
+	int fd;
+
+	strcpy(path, "/tmp/fcgi-app-unit-XXXXXX");
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	f = fdopen(fd, "w");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_ge(fputs(text, f), 0);
+	ck_assert_int_eq(fclose(f), 0);
+	err[0] = '\0';
+	fd = config_load(&cfg, path, err, sizeof(err));
+	unlink(path);
+	return fd;
+}
+
+/* The error names the file and line, and says what is wrong. */
+static void
+fails_at(const char *text, unsigned line, const char *says)
+{
+	char where[96];
+
+	ck_assert_msg(load(text) == -1, "accepted: %s", text);
+	if (line > 0)
+		snprintf(where, sizeof(where), "%s:%u: ", path, line);
+	else
+		snprintf(where, sizeof(where), "%s: ", path);
+	ck_assert_msg(strncmp(err, where, strlen(where)) == 0,
+	    "'%s' does not start with '%s'", err, where);
+	ck_assert_msg(strstr(err, says) != NULL, "'%s' lacks '%s'", err, says);
+}
+
+START_TEST(minimal_gets_defaults)
+{
+	ck_assert_int_eq(load("[fcgi-app]\ntable = demo\n"), 0);
+	ck_assert_str_eq(cfg.table, "demo");
+	ck_assert_str_eq(cfg.key, "id");
+	ck_assert_uint_eq(cfg.default_limit, 100);
+	ck_assert_uint_eq(cfg.max_limit, 1000);
+	ck_assert_uint_eq(cfg.workers, 4);
+	ck_assert_int_eq(cfg.imds, 1);
+	ck_assert_str_eq(cfg.imds_host, "169.254.169.254");
+	ck_assert_int_eq(cfg.require_tls, 0);
+}
+END_TEST
+
+START_TEST(full_file)
+{
+	ck_assert_int_eq(load(
+	    "# an RDS-style option file\n"
+	    "[client]\n"
+	    "host = db.example.internal\n"
+	    "port = 3306\n"
+	    "user = fcgi_app\n"
+	    "password = \"p#ss w=rd\"\n"
+	    "ssl-ca = /etc/fcgi-app/rds-ca.pem\n"
+	    "ssl-verify-server-cert\n"
+	    "\n"
+	    "; settings of the program\n"
+	    "[fcgi-app]\n"
+	    "  table = orders   # trailing comment\n"
+	    "key = order_id\n"
+	    "default_limit = 25\n"
+	    "max-limit = '500'\n"
+	    "connect-timeout = 3\n"
+	    "read-timeout = 4\n"
+	    "write-timeout = 6\n"
+	    "reconnect-delay-ms = 250\n"
+	    "retry-after = 2\n"
+	    "workers = 8\n"
+	    "require-tls = on\n"
+	    "imds = off\n"
+	    "imds-host = 127.0.0.1\n"
+	    "imds-port = 8111\n"
+	    "imds-timeout-ms = 50\n"
+	    "!include /etc/fcgi-app/extra.cnf\n"), 0);
+	ck_assert_str_eq(cfg.table, "orders");
+	ck_assert_str_eq(cfg.key, "order_id");
+	ck_assert_uint_eq(cfg.default_limit, 25);
+	ck_assert_uint_eq(cfg.max_limit, 500);
+	ck_assert_uint_eq(cfg.connect_timeout, 3);
+	ck_assert_uint_eq(cfg.read_timeout, 4);
+	ck_assert_uint_eq(cfg.write_timeout, 6);
+	ck_assert_uint_eq(cfg.reconnect_delay_ms, 250);
+	ck_assert_uint_eq(cfg.retry_after, 2);
+	ck_assert_uint_eq(cfg.workers, 8);
+	ck_assert_int_eq(cfg.require_tls, 1);
+	ck_assert_int_eq(cfg.imds, 0);
+	ck_assert_str_eq(cfg.imds_host, "127.0.0.1");
+	ck_assert_uint_eq(cfg.imds_port, 8111);
+	ck_assert_uint_eq(cfg.imds_timeout_ms, 50);
+	ck_assert_str_eq(cfg.path, path);
+}
+END_TEST
+
+START_TEST(errors_name_file_and_line)
+{
+	fails_at("[fcgi-app]\ntable = demo\ntabel = x\n", 3,
+	    "unknown setting 'tabel' in [fcgi-app]");
+	fails_at("[fcgi-app]\ntable = demo; DROP TABLE x\n", 2,
+	    "table must be a plain identifier");
+	fails_at("[fcgi-app]\ntable = `demo`\n", 2, "plain identifier");
+	fails_at("[fcgi-app]\ntable = 123\n", 2, "plain identifier");
+	fails_at("[fcgi-app]\ntable = demo\nworkers = 0\n", 3,
+	    "workers must be a whole number from 1 to 256");
+	fails_at("[fcgi-app]\ntable = demo\nworkers = 4x\n", 3, "workers");
+	fails_at("[fcgi-app]\ntable = demo\nworkers = -1\n", 3, "workers");
+	fails_at("[fcgi-app]\ntable = demo\nrequire-tls = maybe\n", 3,
+	    "require-tls must be on or off");
+	fails_at("[fcgi-app]\ntable = demo\nimds-host = metadata\n", 3,
+	    "IPv4");
+	fails_at("[fcgi-app]\ntable = demo\nworkers\n", 3, "needs a value");
+	fails_at("table = demo\n", 1, "setting before any [group]");
+	fails_at("[fcgi-app\n", 1, "group header");
+	fails_at("[client]\nho st = x\n", 2, "malformed option name");
+	fails_at("[client]\n= x\n", 2, "missing option name");
+	fails_at("[client]\n!exec rm\n", 2, "unknown directive");
+}
+END_TEST
+
+START_TEST(errors_without_line)
+{
+	fails_at("[client]\nuser = x\n", 0, "no table set");
+	fails_at("[fcgi-app]\ntable = demo\ndefault-limit = 50\nmax-limit "
+	    "= 10\n", 0, "default-limit (50) is above max-limit (10)");
+}
+END_TEST
+
+START_TEST(long_line)
+{
+	static char text[CONFIG_LINE_MAX + 64];
+
+	strcpy(text, "[client]\nuser = ");
+	memset(text + strlen(text), 'x', CONFIG_LINE_MAX);
+	strcat(text, "\n");
+	fails_at(text, 2, "longer than");
+}
+END_TEST
+
+START_TEST(missing_file)
+{
+	ck_assert_int_eq(config_load(&cfg, "/nonexistent/fcgi-app.cnf", err,
+	    sizeof(err)), -1);
+	ck_assert_str_eq(err, "/nonexistent/fcgi-app.cnf: cannot open: "
+	    "No such file or directory");
+	ck_assert_int_eq(config_load(&cfg, "/tmp", err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "/tmp: "));
+}
+END_TEST
+
+START_TEST(identifiers)
+{
+	static char longest[CONFIG_IDENT_MAX + 2];
+
+	ck_assert(config_is_ident("demo"));
+	ck_assert(config_is_ident("t_1$"));
+	ck_assert(config_is_ident("1a"));
+	ck_assert(!config_is_ident("12"));
+	ck_assert(!config_is_ident(""));
+	ck_assert(!config_is_ident("a-b"));
+	ck_assert(!config_is_ident("a`b"));
+	ck_assert(!config_is_ident("sch.tbl"));
+	ck_assert(!config_is_ident("d\xC3\xA9mo"));
+	memset(longest, 'a', CONFIG_IDENT_MAX);
+	ck_assert(config_is_ident(longest));
+	longest[CONFIG_IDENT_MAX] = 'a';
+	ck_assert(!config_is_ident(longest));
+}
+END_TEST
+
+Suite *
+suite_config(void)
+{
+	Suite *s = suite_create("config");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, minimal_gets_defaults);
+	tcase_add_test(tc, full_file);
+	tcase_add_test(tc, errors_name_file_and_line);
+	tcase_add_test(tc, errors_without_line);
+	tcase_add_test(tc, long_line);
+	tcase_add_test(tc, missing_file);
+	tcase_add_test(tc, identifiers);
+	suite_add_tcase(s, tc);
+	return s;
+}

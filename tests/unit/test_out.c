@@ -1,0 +1,81 @@
+/* The output buffer: large writes, numbers, sticky failure, HEAD. */
+#include <limits.h>
+#include <string.h>
+
+#include "unit.h"
+
+static struct out o;
+static struct mem m;
+
+START_TEST(passes_bytes_in_few_calls)
+{
+	static char big[OUT_BUFSZ * 3 + 17];
+	size_t i;
+
+	for (i = 0; i < sizeof(big); i++)
+		big[i] = (char)('a' + i % 26);
+	mem_open(&o, &m);
+	out_write(&o, big, sizeof(big));
+	ck_assert_int_eq(out_flush(&o), 0);
+	ck_assert_uint_eq(m.len, sizeof(big));
+	ck_assert_int_eq(memcmp(m.data, big, sizeof(big)), 0);
+	ck_assert_int_eq(m.calls, 4); /* three full buffers and the rest */
+}
+END_TEST
+
+START_TEST(numbers)
+{
+	mem_open(&o, &m);
+	out_uint(&o, 0);
+	out_putc(&o, ' ');
+	out_int(&o, -42);
+	out_putc(&o, ' ');
+	out_int(&o, LLONG_MIN);
+	out_putc(&o, ' ');
+	out_int(&o, LLONG_MAX);
+	ck_assert_str_eq(mem_str(&o, &m),
+	    "0 -42 -9223372036854775808 9223372036854775807");
+}
+END_TEST
+
+START_TEST(failure_is_sticky)
+{
+	static char big[OUT_BUFSZ];
+
+	mem_open(&o, &m);
+	m.fail_after = 1;
+	out_write(&o, big, sizeof(big)); /* first sink call succeeds */
+	ck_assert_int_eq(out_error(&o), 0);
+	out_write(&o, big, sizeof(big)); /* second fails */
+	ck_assert_int_eq(out_error(&o), -1);
+	out_puts(&o, "more");
+	ck_assert_int_eq(out_flush(&o), -1);
+	ck_assert_uint_eq(m.len, sizeof(big));
+}
+END_TEST
+
+START_TEST(discard_sends_nothing)
+{
+	mem_open(&o, &m);
+	out_puts(&o, "head");
+	ck_assert_int_eq(out_flush(&o), 0);
+	o.discard = 1;
+	out_puts(&o, "body");
+	out_putc(&o, '!');
+	ck_assert_str_eq(mem_str(&o, &m), "head");
+}
+END_TEST
+
+Suite *
+suite_out(void)
+{
+	Suite *s = suite_create("out");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, passes_bytes_in_few_calls);
+	tcase_add_test(tc, numbers);
+	tcase_add_test(tc, failure_is_sticky);
+	tcase_add_test(tc, discard_sends_nothing);
+	suite_add_tcase(s, tc);
+	return s;
+}

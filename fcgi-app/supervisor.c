@@ -123,6 +123,7 @@ supervise(unsigned n, int (*work)(void *), void *arg)
 		if (stopping)
 			signal_all(slots, n, SIGTERM);
 	}
+	log_msg("all workers stopped; exiting");
 	rc = 0;
 out:
 	free(slots);

@@ -306,9 +306,24 @@ class Secrets(unittest.TestCase):
     def test_app_user_cannot_write(self):
         out = STACK.sql("SHOW GRANTS FOR 'fcgi_app'@'%';")
         grants = [g for g in out.split("\n")[1:] if g]
-        self.assertEqual(len(grants), 2, grants)
         self.assertIn("GRANT USAGE ON *.*", grants[0])
-        self.assertRegex(grants[1], r"^GRANT SELECT ON `fcgi_app`\.`demo` TO")
+        self.assertIn("GRANT SELECT ON `fcgi_app`.`demo` TO `fcgi_app`@`%`", grants)
+        for g in grants[1:]:
+            self.assertRegex(g, r"^GRANT SELECT ON `fcgi_app`\.`\w+` TO `fcgi_app`@`%`$")
+        # and for real, with the app's own config
+        import subprocess
+        cnf = os.path.join(STACK.db_state, "fcgi-app.cnf")
+        for stmt in ("DELETE FROM demo", "UPDATE demo SET name = 'x'",
+                     "INSERT INTO demo (id, name, created_at) VALUES (99, 'x', NOW())",
+                     "DROP TABLE demo", "CREATE TABLE t (i INT)"):
+            p = subprocess.run(["mariadb", "--defaults-file=" + cnf, "-e", stmt],
+                               capture_output=True, text=True, timeout=30)
+            self.assertNotEqual(p.returncode, 0, stmt)
+            self.assertIn("command denied to user 'fcgi_app'", p.stderr, stmt)
+        p = subprocess.run(["mariadb", "--defaults-file=" + cnf, "-e",
+                            "SELECT COUNT(*) FROM demo"], capture_output=True,
+                           text=True, timeout=30)
+        self.assertEqual(p.stdout.split(), ["COUNT(*)", "10"])
 
 
 class DatabaseOutage(unittest.TestCase):
@@ -343,3 +358,114 @@ class DatabaseOutage(unittest.TestCase):
         self.assertEqual(WEB.master_pid(), master)
         self.assertEqual(WEB.worker_pids(), workers)
         self.assertIn("database connection restored", WEB.log())
+
+
+class LongValues(unittest.TestCase):
+    """A second table with values far longer than one read, bytes that
+    are not UTF-8, and more rows than one page holds."""
+
+    @classmethod
+    def setUpClass(cls):
+        STACK.sql("""
+            CREATE TABLE wide (id BIGINT NOT NULL PRIMARY KEY,
+                               body MEDIUMTEXT NULL, raw VARBINARY(64) NULL)
+              DEFAULT CHARSET = utf8mb4;
+            INSERT INTO wide VALUES
+              (1, REPEAT('가나다🚀', 20000), UNHEX('FF00C0AF41')),
+              (2, NULL, NULL);
+            SET SESSION max_recursive_iterations = 10000;
+            INSERT INTO wide (id, body)
+              WITH RECURSIVE s (n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < 2500)
+              SELECT n + 10, CONCAT('row ', n) FROM s;
+            GRANT SELECT ON wide TO 'fcgi_app'@'%';
+        """)
+        cls.web = STACK.web_start("wide", settings={"table": "wide", "workers": 2})
+
+    def test_long_value_whole(self):
+        want = "가나다🚀" * 20000
+        page = Page(self.web.get("/?limit=2").text())
+        self.assertEqual(page.headers, ["id", "body", "raw"])
+        self.assertEqual(page.rows[0][1], want)
+        self.assertIsNone(page.rows[1][1])
+        doc = self.web.get("/?format=json&limit=2").json()
+        self.assertEqual(doc["rows"][0]["body"], want)
+
+    def test_invalid_utf8_replaced(self):
+        raw = bytes.fromhex("FF00C0AF41").decode("utf-8", errors="replace")
+        page = Page(self.web.get("/?limit=1").body.decode("utf-8"))
+        self.assertEqual(page.rows[0][2], as_shown_in_html(raw))
+        doc = self.web.get("/?format=json&limit=1").json()
+        self.assertEqual(doc["rows"][0]["raw"], raw)
+
+    def test_pages_of_a_thousand(self):
+        url, ids = "/?format=json&limit=1000", []
+        while url:
+            doc = self.web.get(url).json()
+            ids += [r["id"] for r in doc["rows"]]
+            url = doc["next"]
+        self.assertEqual(ids, [1, 2] + list(range(11, 2511)))
+
+
+class StartAndStop(unittest.TestCase):
+    def test_sigterm_finishes_the_request_in_flight(self):
+        import signal
+        import threading
+        inst = STACK.web_start("term", settings={"workers": 2})
+        master, workers = inst.master_pid(), inst.worker_pids()
+        # hold a lock so that the next page waits inside a worker
+        hold = threading.Thread(target=STACK.sql, args=(
+            "LOCK TABLES demo WRITE; SELECT SLEEP(2); UNLOCK TABLES;",))
+        hold.start()
+        time.sleep(0.5)
+        answer = {}
+        req = threading.Thread(target=lambda: answer.update(r=inst.get("/")))
+        req.start()
+        time.sleep(0.5)
+        self.assertTrue(req.is_alive())  # waiting on the lock
+        os.kill(master, signal.SIGTERM)
+        req.join(20)
+        hold.join(20)
+        self.assertEqual(answer["r"].status, 200)
+        self.assertEqual(len(Page(answer["r"].text()).rows), 10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(
+                os.path.exists("/proc/%d" % p) for p in [master] + workers):
+            time.sleep(0.1)
+        for p in [master] + workers:
+            self.assertFalse(os.path.exists("/proc/%d" % p), p)
+        log = inst.log()
+        self.assertIn("stopping: letting 2 workers finish", log)
+        self.assertIn("all workers stopped; exiting", log)
+        self.assertNotIn("killed by signal", log)
+        self.assertNotIn("exited with status", log)
+
+    def test_config_errors_stop_the_start(self):
+        import subprocess
+        from stack import BINARY
+        bad = os.path.join(STACK.dir, "bad.cnf")
+        with open(bad, "w") as f:
+            f.write("[client]\nuser = x\n\n[fcgi-app]\ntable = demo\nworkrs = 2\n")
+        p = subprocess.run([BINARY, "-c", bad], capture_output=True, text=True,
+                           stdin=subprocess.DEVNULL, timeout=10)
+        self.assertEqual(p.returncode, 1)
+        self.assertEqual(p.stderr.strip().splitlines()[-1], "fcgi-app: %s:6: unknown "
+                         "setting 'workrs' in [fcgi-app]" % bad)
+        missing = os.path.join(STACK.dir, "none.cnf")
+        p = subprocess.run([BINARY, "-c", missing], capture_output=True, text=True,
+                           stdin=subprocess.DEVNULL, timeout=10)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("%s: cannot open: No such file or directory" % missing, p.stderr)
+        # a good config, but not started by spawn-fcgi
+        good = os.path.join(STACK.db_state, "fcgi-app.cnf")
+        p = subprocess.run([BINARY, "-c", good], capture_output=True, text=True,
+                           stdin=subprocess.DEVNULL, timeout=10)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("start it with spawn-fcgi", p.stderr)
+
+    def test_require_tls_refuses_plaintext(self):
+        inst = STACK.web_start("tls", settings={"require-tls": "on", "workers": 1})
+        r = inst.get("/")
+        self.assertEqual(r.status, 503)
+        self.assertEqual(inst.get("/readyz").status, 503)
+        self.assertIn("database unreachable", inst.log())
+        self.assertRegex(inst.log(), "(?i)ssl|tls")

@@ -5,6 +5,8 @@ DESTDIR   ?=
 BUILD     ?= build
 SANITIZE  ?=
 CC        ?= cc
+V         ?=
+Q         := $(if $(V),,@)
 
 SRC_DIR   := fcgi-app
 LIB_SRCS  := app.c clock.c config.c db.c hostinfo.c html.c http.c json.c \
@@ -45,22 +47,27 @@ LDFLAGS_ALL := $(LDHARDEN) $(LDSAN) $(LDFLAGS)
 all: $(BUILD)/fcgi-app ## build the program into build/
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
+	@grep -hE '^[a-z-]+:.*## ' Makefile | \
 	  sed -E 's/:.*## /\t/' | expand -t 14
 
+# V=1 shows the whole compiler command lines
 $(BUILD)/obj/%.o: $(SRC_DIR)/%.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	@echo "  CC      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(BUILD)/fcgi-app: $(MAIN_OBJ) $(LIB_OBJS)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+	@echo "  LINK    $@"
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
 
 $(BUILD)/unit/%.o: tests/unit/%.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -I$(SRC_DIR) -c -o $@ $<
+	@echo "  CC      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -I$(SRC_DIR) -c -o $@ $<
 
 $(BUILD)/unit-tests: $(UNIT_OBJS) $(LIB_OBJS)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS) $(CHECK_LIBS)
+	@echo "  LINK    $@"
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS) $(CHECK_LIBS)
 
 unit-test: $(BUILD)/unit-tests ## run the unit tests
 	$(BUILD)/unit-tests

@@ -204,7 +204,7 @@ db_connect(struct db *db)
 	if (db->mysql == NULL) {
 		log_msg("out of memory for a database handle");
 		rc = DB_ERROR;
-		goto fail;
+		goto out;
 	}
 	/* [client] of our own file: host, user, password, database, ssl */
 	if (mysql_optionsv(db->mysql, MYSQL_READ_DEFAULT_FILE, cfg->path) ||
@@ -217,7 +217,7 @@ db_connect(struct db *db)
 	    mysql_optionsv(db->mysql, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &on)))) {
 		log_msg("cannot set database connection options");
 		rc = DB_ERROR;
-		goto fail;
+		goto out;
 	}
 	if (mysql_real_connect(db->mysql, NULL, NULL, NULL, NULL, 0, NULL,
 	    0) == NULL) {
@@ -225,24 +225,24 @@ db_connect(struct db *db)
 			log_msg("database unreachable: %s",
 			    mysql_error(db->mysql));
 		db->down = 1;
-		goto fail;
+		goto out;
 	}
 	if (cfg->require_tls && mysql_get_ssl_cipher(db->mysql) == NULL) {
 		log_msg("require-tls is on but the connection is not encrypted");
 		rc = DB_ERROR;
-		goto fail;
+		goto out;
 	}
 	/* the file's default-character-set must not undo utf8mb4 */
 	if (strcmp(mysql_character_set_name(db->mysql), "utf8mb4") != 0 &&
 	    mysql_set_character_set(db->mysql, "utf8mb4") != 0) {
 		log_msg("cannot use utf8mb4: %s", mysql_error(db->mysql));
 		rc = DB_ERROR;
-		goto fail;
+		goto out;
 	}
 	db->stmt = mysql_stmt_init(db->mysql);
 	if (db->stmt == NULL) {
 		rc = DB_ERROR;
-		goto fail;
+		goto out;
 	}
 	if (mysql_stmt_prepare(db->stmt, db->query, strlen(db->query)) != 0) {
 		unsigned e = mysql_stmt_errno(db->stmt);
@@ -250,20 +250,22 @@ db_connect(struct db *db)
 		log_msg("cannot prepare the page query: %s",
 		    mysql_stmt_error(db->stmt));
 		rc = is_conn_error(e) ? DB_DOWN : DB_ERROR;
-		goto fail;
+		goto out;
 	}
 	if (mysql_stmt_bind_param(db->stmt, db->param) != 0 ||
 	    db_bind_result(db) != DB_OK) {
 		rc = DB_ERROR;
-		goto fail;
+		goto out;
 	}
 	if (db->down)
 		log_msg("database connection restored");
 	db->down = 0;
-	return DB_OK;
-fail:
-	db_disconnect(db);
-	db->next_try_ms = clock_ms() + cfg->reconnect_delay_ms;
+	rc = DB_OK;
+out:
+	if (rc != DB_OK) {
+		db_disconnect(db);
+		db->next_try_ms = clock_ms() + cfg->reconnect_delay_ms;
+	}
 	return rc;
 }
 
@@ -407,19 +409,20 @@ db_row_key(struct db *db, long long *key)
 	char tmp[32], *end;
 	unsigned long n = db->lens[i];
 
-	if (db->nulls[i] || n == 0 || n >= sizeof(tmp))
-		goto bad;
-	memcpy(tmp, db->bufs + (size_t)i * DB_CHUNK, n);
-	tmp[n] = '\0';
-	errno = 0;
-	*key = strtoll(tmp, &end, 10);
-	if (errno != 0 || *end != '\0')
-		goto bad;
-	return DB_OK;
-bad:
-	log_msg("key column `%s` must be a unique, non-NULL integer",
-	    db->cfg->key);
-	return DB_ERROR;
+	enum db_rc rc = DB_ERROR;
+
+	if (!db->nulls[i] && n > 0 && n < sizeof(tmp)) {
+		memcpy(tmp, db->bufs + (size_t)i * DB_CHUNK, n);
+		tmp[n] = '\0';
+		errno = 0;
+		*key = strtoll(tmp, &end, 10);
+		if (errno == 0 && *end == '\0')
+			rc = DB_OK;
+	}
+	if (rc != DB_OK)
+		log_msg("key column `%s` must be a unique, non-NULL integer",
+		    db->cfg->key);
+	return rc;
 }
 
 void

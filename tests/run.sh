@@ -49,6 +49,20 @@ else
     record build 0 1
 fi
 
+banner "make install (DESTDIR, PREFIX)"
+dest=$(mktemp -d)
+if make -s install DESTDIR="$dest" PREFIX=/opt/fa >/dev/null &&
+    [ -x "$dest/opt/fa/sbin/fcgi-app" ] &&
+    [ -f "$dest/opt/fa/share/fcgi-app/sql/grants.sql" ] &&
+    [ -f "$dest/opt/fa/share/fcgi-app/nginx-site.conf" ] &&
+    "$dest/opt/fa/sbin/fcgi-app" -t -c "$dest/opt/fa/share/fcgi-app/fcgi-app.cnf.example" 2>/dev/null; then
+    record install 1 0
+else
+    echo "make install did not put the files under DESTDIR/PREFIX"
+    record install 0 1
+fi
+rm -rf "$dest"
+
 banner "shellcheck"
 sc_fail=0 sc_pass=0
 for f in scripts/*.sh tests/*.sh .ci/run; do

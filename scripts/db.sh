@@ -44,7 +44,7 @@ start() {
         chmod 0700 "$datadir"
         mariadb-install-db --no-defaults --datadir="$datadir" \
             --user="$(id -un)" --auth-root-authentication-method=socket \
-            --skip-test-db >"$state/mariadb-install.log" 2>&1 ||
+            --skip-test-db --skip-name-resolve --force >"$state/mariadb-install.log" 2>&1 ||
             die "mariadb-install-db failed; see $state/mariadb-install.log"
     fi
     local net=(--skip-networking)
@@ -52,7 +52,7 @@ start() {
         net=(--port="$DB_PORT" --bind-address=127.0.0.1)
     fi
     setsid mariadbd --no-defaults --datadir="$datadir" --socket="$sock" \
-        --pid-file="$pidfile" --user="$(id -un)" "${net[@]}" \
+        --pid-file="$pidfile" --user="$(id -un)" "${net[@]}" --skip-name-resolve \
         --log-error="$state/mariadb.err" \
         --character-set-server=utf8mb4 \
         --collation-server=utf8mb4_unicode_ci \

@@ -11,7 +11,8 @@ def main():
     suite = unittest.defaultTestLoader.loadTestsFromNames(names)
     result = unittest.TextTestRunner(verbosity=2, stream=sys.stdout).run(suite)
     failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
-    print("%d passed, %d failed" % (result.testsRun - failed, failed))
+    # a failing setUpModule or setUpClass counts as a failure, not a test
+    print("%d passed, %d failed" % (max(result.testsRun - failed, 0), failed))
     return 0 if failed == 0 and result.testsRun > 0 else 1
 
 

@@ -29,14 +29,21 @@ reason(int status)
 	}
 }
 
+/* "404 Not Found" */
+static void
+status_text(struct out *o, int status)
+{
+	out_uint(o, (unsigned)status);
+	out_putc(o, ' ');
+	out_puts(o, reason(status));
+}
+
 /* Status line and the headers every answer carries. */
 static void
 head(struct out *o, int status, const char *ctype)
 {
 	out_puts(o, "Status: ");
-	out_uint(o, (unsigned)status);
-	out_putc(o, ' ');
-	out_puts(o, reason(status));
+	status_text(o, status);
 	out_puts(o, "\r\nContent-Type: ");
 	out_puts(o, ctype);
 	out_puts(o, "\r\nCache-Control: no-store\r\n"
@@ -85,13 +92,9 @@ fail(struct app *app, struct out *o, int is_head, enum format fmt,
 	}
 	out_puts(o, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
 	    "<meta charset=\"utf-8\">\n<title>");
-	out_uint(o, (unsigned)status);
-	out_putc(o, ' ');
-	out_puts(o, reason(status));
+	status_text(o, status);
 	out_puts(o, "</title>\n</head>\n<body>\n<h1>");
-	out_uint(o, (unsigned)status);
-	out_putc(o, ' ');
-	out_puts(o, reason(status));
+	status_text(o, status);
 	out_puts(o, "</h1>\n<p id=\"error\">");
 	html_text(o, msg);
 	out_puts(o, "</p>\n</body>\n</html>\n");

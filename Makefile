@@ -42,7 +42,7 @@ ALL_CFLAGS := -std=c11 $(OPT) $(WARN) $(HARDEN) $(CPPFLAGS) $(CFLAGS) \
 LIBS     := -lfcgi $(MARIADB_LIBS)
 LDFLAGS_ALL := $(LDHARDEN) $(LDSAN) $(LDFLAGS)
 
-.PHONY: all install deps dev dev-stop test unit-test clean help
+.PHONY: all install deps dev dev-stop test unit-test packer-check ami clean help
 
 all: $(BUILD)/fcgi-app ## build the program into build/
 
@@ -90,6 +90,12 @@ dev-stop: ## stop what make dev started
 
 test: deps ## build and run every test, plain and under ASan+UBSan
 	@tests/run.sh
+
+packer-check: all ## packer fmt/validate, shellcheck, systemd-analyze verify
+	@packer/check.sh
+
+ami: ## build the AMI in AWS with Packer (needs AWS credentials)
+	@packer/ami.sh
 
 clean: ## remove build output
 	rm -rf $(BUILD)

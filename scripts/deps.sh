@@ -8,7 +8,9 @@ packages=(
     libfcgi-dev libmariadb-dev          # libfcgi, MariaDB Connector/C
     spawn-fcgi nginx                    # the instance
     mariadb-server-core mariadb-client  # the private database (no service)
-    check python3 curl shellcheck       # tests
+    check python3 curl shellcheck git   # tests
+    packer systemd                      # the image: packer-check
+    debootstrap iproute2 openssl        # the image: offline rehearsal
 )
 
 missing=()

@@ -27,8 +27,8 @@ run_check() {
     fi
 }
 
-# A Python runner: its last line is "N passed, N failed".
-run_py() {
+# A runner whose last line is "N passed, N failed".
+run_counted() {
     local name=$1 out
     shift
     banner "$name"
@@ -63,24 +63,19 @@ else
 fi
 rm -rf "$dest"
 
-banner "shellcheck"
-sc_fail=0 sc_pass=0
-for f in scripts/*.sh tests/*.sh .ci/run; do
-    if shellcheck -x "$f"; then sc_pass=$((sc_pass + 1)); else sc_fail=$((sc_fail + 1)); fi
-done
-record shellcheck "$sc_pass" "$sc_fail"
+run_counted "packer-check" packer/check.sh
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 run_check "unit" build/unit-tests
 run_check "unit (ASan+UBSan)" build/asan/unit-tests
-run_py "integration" python3 tests/integration/run.py
+run_counted "integration" python3 tests/integration/run.py
 FCGI_APP_BIN=$top/build/asan/fcgi-app \
-    run_py "integration (ASan+UBSan)" python3 tests/integration/run.py
+    run_counted "integration (ASan+UBSan)" python3 tests/integration/run.py
 
 banner "summary"
-awk '{ printf "%-28s %4d passed, %d failed\n", substr($0, 1, length($0) - length($(NF-1)) - length($NF) - 2), $(NF-1), $NF }' "$results"
+awk '{ printf "%-26s %4d passed, %d failed\n", substr($0, 1, length($0) - length($(NF-1)) - length($NF) - 2), $(NF-1), $NF }' "$results"
 read -r passed failed < <(awk '{ p += $(NF-1); f += $NF } END { print p, f }' "$results")
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -1,0 +1,65 @@
+#!/bin/bash
+# make packer-check: the image's code, checked offline.
+#   - packer fmt -check, and packer validate of the main template
+#   - the same fmt check of the staged template for current Packer
+#   - shellcheck on every shell script of the project
+#   - systemd-analyze verify on every unit, in a scratch root that holds
+#     the binaries the units name; any warning fails
+# Prints "N passed, N failed" last; exits non-zero on any failure.
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top" || exit 1
+pass=0 fail=0
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+check() {
+    local name=$1
+    shift
+    if "$@"; then
+        pass=$((pass + 1))
+        echo "ok      $name"
+    else
+        fail=$((fail + 1))
+        echo "FAILED  $name"
+    fi
+}
+
+# what make ami uploads; validate checks that the files exist
+git archive --format=tar.gz -o "$work/src.tar.gz" HEAD 2>/dev/null ||
+    tar -czf "$work/src.tar.gz" --exclude=./build --exclude=./.dev --exclude=./.git .
+echo "placeholder" >"$work/rds-ca.pem"
+
+check "packer fmt" packer fmt -check packer/
+check "packer validate" packer validate \
+    -var "source_tarball=$work/src.tar.gz" -var "rds_ca_bundle=$work/rds-ca.pem" \
+    packer/fcgi-app.pkr.hcl
+staged_fmt() { packer/stage.sh "$work/staged" && packer fmt -check "$work/staged"; }
+check "staged template for current Packer" staged_fmt
+
+shell_scripts=(scripts/*.sh tests/*.sh .ci/run packer/*.sh packer/files/fcgi-app-configure)
+for f in "${shell_scripts[@]}"; do
+    check "shellcheck $f" shellcheck -x "$f"
+done
+
+# A scratch root for systemd-analyze: the system's units, the units of
+# this project where the image puts them, and the binaries they run.
+verify_units() {
+    local root=$work/root out
+    mkdir -p "$root/usr/lib/systemd" "$root/etc/systemd/system/nginx.service.d" \
+        "$root/usr/local/sbin" "$root/usr/bin" "$root/usr/sbin"
+    cp -a /usr/lib/systemd/system "$root/usr/lib/systemd/" || return 1
+    cp packer/files/fcgi-app.service "$root/etc/systemd/system/"
+    cp packer/files/nginx-after-fcgi-app.conf "$root/etc/systemd/system/nginx.service.d/fcgi-app.conf"
+    cp "$top/build/fcgi-app" "$root/usr/local/sbin/fcgi-app" || return 1
+    cp "$(command -v spawn-fcgi)" "$root/usr/bin/spawn-fcgi"
+    cp "$(command -v nginx)" "$root/usr/sbin/nginx"
+    out=$(systemd-analyze verify --root="$root" fcgi-app.service nginx.service 2>&1)
+    local rc=$?
+    [ -n "$out" ] && printf '%s\n' "$out"
+    [ $rc -eq 0 ] && [ -z "$out" ]
+}
+check "systemd-analyze verify (fcgi-app.service, nginx drop-in)" verify_units
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

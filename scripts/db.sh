@@ -7,7 +7,9 @@
 #   db.sh sql STATE     run SQL from stdin as the database admin
 #
 # The server listens only on STATE/mysql.sock (and on 127.0.0.1:$DB_PORT
-# when DB_PORT is set).  Nothing here touches a system service.
+# when DB_PORT is set).  With DB_TLS_DIR holding ca.pem, server-cert.pem
+# and server-key.pem it also speaks TLS.  Nothing here touches a system
+# service.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=scripts/lib.sh
@@ -50,6 +52,10 @@ start() {
     local net=(--skip-networking)
     if [ -n "${DB_PORT:-}" ]; then
         net=(--port="$DB_PORT" --bind-address=127.0.0.1)
+    fi
+    if [ -n "${DB_TLS_DIR:-}" ]; then
+        net+=(--ssl-ca="$DB_TLS_DIR/ca.pem" --ssl-cert="$DB_TLS_DIR/server-cert.pem"
+            --ssl-key="$DB_TLS_DIR/server-key.pem")
     fi
     setsid mariadbd --no-defaults --datadir="$datadir" --socket="$sock" \
         --pid-file="$pidfile" --user="$(id -un)" "${net[@]}" --skip-name-resolve \

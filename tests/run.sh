@@ -70,12 +70,15 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 run_check "unit" build/unit-tests
 run_check "unit (ASan+UBSan)" build/asan/unit-tests
-run_counted "integration" python3 tests/integration/run.py
+run_counted "integration" python3 tests/pyrun.py tests/integration/test_service.py
 FCGI_APP_BIN=$top/build/asan/fcgi-app \
-    run_counted "integration (ASan+UBSan)" python3 tests/integration/run.py
+    run_counted "integration (ASan+UBSan)" python3 tests/pyrun.py tests/integration/test_service.py
+
+run_counted "image rehearsal (debootstrap + provision.sh)" \
+    python3 tests/pyrun.py tests/image/test_image.py
 
 banner "summary"
-awk '{ printf "%-26s %4d passed, %d failed\n", substr($0, 1, length($0) - length($(NF-1)) - length($NF) - 2), $(NF-1), $NF }' "$results"
+awk '{ printf "%-44s %4d passed, %d failed\n", substr($0, 1, length($0) - length($(NF-1)) - length($NF) - 2), $(NF-1), $NF }' "$results"
 read -r passed failed < <(awk '{ p += $(NF-1); f += $NF } END { print p, f }' "$results")
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

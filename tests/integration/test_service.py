@@ -1,11 +1,9 @@
 """The service end to end: real MariaDB, fcgi-app under spawn-fcgi, real
 nginx, all on loopback, checked over HTTP."""
-import json
 import os
 import socket
 import time
 import unittest
-import urllib.parse
 
 from imds import Imds, INSTANCE_ID, ZONE
 from stack import Page, Stack, as_shown_in_html, free_port

@@ -1,6 +1,7 @@
 """The service end to end: real MariaDB, fcgi-app under spawn-fcgi, real
 nginx, all on loopback, checked over HTTP."""
 import os
+import pwd
 import socket
 import time
 import unittest
@@ -404,6 +405,18 @@ class LongValues(unittest.TestCase):
         self.assertEqual(ids, [1, 2] + list(range(11, 2511)))
 
 
+def wait_for_process(state, user, seconds=10):
+    """Waits until the database shows a session of user in state (LIKE)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        out = STACK.sql("SELECT COUNT(*) FROM information_schema.PROCESSLIST "
+                        "WHERE STATE LIKE '%s' AND USER = '%s';" % (state, user))
+        if int(out.split("\n")[1]) > 0:
+            return True
+        time.sleep(0.05)
+    return False
+
+
 class StartAndStop(unittest.TestCase):
     def test_sigterm_finishes_the_request_in_flight(self):
         import signal
@@ -412,13 +425,13 @@ class StartAndStop(unittest.TestCase):
         master, workers = inst.master_pid(), inst.worker_pids()
         # hold a lock so that the next page waits inside a worker
         hold = threading.Thread(target=STACK.sql, args=(
-            "LOCK TABLES demo WRITE; SELECT SLEEP(2); UNLOCK TABLES;",))
+            "LOCK TABLES demo WRITE; SELECT SLEEP(3); UNLOCK TABLES;",))
         hold.start()
-        time.sleep(0.5)
+        self.assertTrue(wait_for_process("User sleep", pwd.getpwuid(os.getuid()).pw_name))
         answer = {}
         req = threading.Thread(target=lambda: answer.update(r=inst.get("/")))
         req.start()
-        time.sleep(0.5)
+        self.assertTrue(wait_for_process("Waiting for table%", "fcgi_app"))
         self.assertTrue(req.is_alive())  # waiting on the lock
         os.kill(master, signal.SIGTERM)
         req.join(20)

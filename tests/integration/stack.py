@@ -78,17 +78,20 @@ class Stack:
         return cols, rows
 
     # --- web instances --------------------------------------------------
-    def web_start(self, name="a", settings=None, binary=BINARY):
+    def web_start(self, name="a", settings=None, client=None, binary=BINARY):
         """Starts nginx + fcgi-app with the database's config, plus
-        [fcgi-app] settings (a dict) that replace or add to it."""
+        [fcgi-app] settings (a dict) that replace or add to it, and
+        [client] options (a dict) added to that group."""
         state = os.path.join(self.dir, name)
         os.makedirs(state, exist_ok=True)
         os.chmod(state, 0o711)
         cnf = os.path.join(state, "fcgi-app.cnf")
         src = os.path.join(self.db_state, "fcgi-app.cnf")
-        if settings or cnf != src:
+        if settings or client or cnf != src:
             with open(src) as f:
                 text = f.read()
+            for k, v in (client or {}).items():
+                text = text.replace("[client]\n", "[client]\n%s = %s\n" % (k, v), 1)
             for k, v in (settings or {}).items():
                 line = "%s = %s" % (k, v)
                 text, n = re.subn(r"(?m)^%s = .*$" % re.escape(k), line, text)

@@ -359,6 +359,57 @@ class DatabaseOutage(unittest.TestCase):
         self.assertIn("database connection restored", WEB.log())
 
 
+class Reconnect(unittest.TestCase):
+    def test_first_request_after_a_restart_is_served(self):
+        """A worker whose connection died while it was idle reconnects
+        and retries: the first request after the restart gets 200."""
+        inst = STACK.web_start("retry", settings={"workers": 1})
+        self.assertEqual(inst.get("/").status, 200)
+        STACK.db_stop()
+        STACK.db_start()
+        r = inst.get("/")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(len(Page(r.text()).rows), 10)
+        self.assertIn("database connection lost", inst.log())
+        self.assertIn("database connection restored", inst.log())
+
+    def test_back_off_after_a_failed_connect(self):
+        """A database that accepts and never answers: one connect attempt
+        per reconnect-delay-ms, and fast 503s in between."""
+        import threading
+        accepted = []
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+
+        def serve():
+            while True:
+                try:
+                    conn, _ = listener.accept()
+                except OSError:
+                    return
+                accepted.append(conn)  # held open, never answered
+        threading.Thread(target=serve, daemon=True).start()
+        try:
+            inst = STACK.web_start("backoff", settings={
+                "workers": 1, "connect-timeout": 1, "read-timeout": 1,
+                "reconnect-delay-ms": 5000},
+                client={"host": "127.0.0.1", "port": listener.getsockname()[1]})
+            before = len(accepted)  # the worker's connect at start
+            self.assertGreaterEqual(before, 1)
+            for _ in range(8):
+                t = time.monotonic()
+                r = inst.get("/")
+                self.assertEqual(r.status, 503)
+                self.assertEqual(r.header("retry-after"), "1")
+                self.assertLess(time.monotonic() - t, 0.5)
+            self.assertEqual(len(accepted), before)
+        finally:
+            listener.close()
+            for c in accepted:
+                c.close()
+
+
 class LongValues(unittest.TestCase):
     """A second table with values far longer than one read, bytes that
     are not UTF-8, and more rows than one page holds."""

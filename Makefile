@@ -42,7 +42,8 @@ ALL_CFLAGS := -std=c11 $(OPT) $(WARN) $(HARDEN) $(CPPFLAGS) $(CFLAGS) \
 LIBS     := -lfcgi $(MARIADB_LIBS)
 LDFLAGS_ALL := $(LDHARDEN) $(LDSAN) $(LDFLAGS)
 
-.PHONY: all install deps dev dev-stop test unit-test packer-check ami clean help
+.PHONY: all install deps dev dev-stop test unit-test packer-check ami \
+        stack-check stack-deploy stack-smoke stack-delete clean help
 
 all: $(BUILD)/fcgi-app ## build the program into build/
 
@@ -96,6 +97,18 @@ packer-check: all ## packer fmt/validate, shellcheck, systemd-analyze verify
 
 ami: ## build the AMI in AWS with Packer (needs AWS credentials)
 	@packer/ami.sh
+
+stack-check: ## check the CloudFormation template offline
+	@stack/check.sh
+
+stack-deploy: ## create or update the stack in AWS (see the README)
+	@stack/deploy.sh deploy
+
+stack-smoke: ## curl the stack's ALB until the page shows
+	@stack/deploy.sh smoke
+
+stack-delete: ## delete the stack in AWS
+	@stack/deploy.sh delete
 
 clean: ## remove build output
 	rm -rf $(BUILD)

@@ -11,6 +11,7 @@ packages=(
     check python3 curl shellcheck git   # tests
     packer systemd                      # the image: packer-check
     debootstrap iproute2 openssl        # the image: offline rehearsal
+    python3-yaml                        # the stack: stack-check
 )
 
 missing=()
@@ -18,6 +19,9 @@ for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
         missing+=("$p")
 done
+# npm fetches CloudFormation's resource specification for stack-check;
+# a machine may have Node.js from elsewhere than Debian
+command -v npm >/dev/null || missing+=(nodejs npm)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "installing: ${missing[*]}"

@@ -64,6 +64,7 @@ fi
 rm -rf "$dest"
 
 run_counted "packer-check" packer/check.sh
+run_counted "stack-check (CloudFormation, offline)" stack/check.sh
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

@@ -43,7 +43,8 @@ LIBS     := -lfcgi $(MARIADB_LIBS)
 LDFLAGS_ALL := $(LDHARDEN) $(LDSAN) $(LDFLAGS)
 
 .PHONY: all install deps dev dev-stop test unit-test packer-check ami \
-        stack-check stack-deploy stack-smoke stack-delete clean help
+        stack-check stack-deploy stack-smoke stack-delete cluster cluster-stop \
+        clean help
 
 all: $(BUILD)/fcgi-app ## build the program into build/
 
@@ -91,6 +92,12 @@ dev-stop: ## stop what make dev started
 
 test: deps ## build and run every test, plain and under ASan+UBSan
 	@tests/run.sh
+
+cluster: deps all ## the stack's shape locally: HAProxy and two instances
+	@scripts/cluster.sh start
+
+cluster-stop: ## stop what make cluster started
+	@scripts/cluster.sh stop
 
 packer-check: all ## packer fmt/validate, shellcheck, systemd-analyze verify
 	@packer/check.sh

@@ -7,6 +7,7 @@ packages=(
     gcc make pkg-config libc6-dev       # build
     libfcgi-dev libmariadb-dev          # libfcgi, MariaDB Connector/C
     spawn-fcgi nginx                    # the instance
+    haproxy                             # the balancer of make cluster
     mariadb-server-core mariadb-client  # the private database (no service)
     check python3 curl shellcheck git   # tests
     packer systemd                      # the image: packer-check

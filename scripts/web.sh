@@ -6,7 +6,8 @@
 #   web.sh stop STATE                  stop both
 #
 # STATE/fcgi-app.cnf must exist (db.sh load writes it).  nginx listens on
-# 127.0.0.1:PORT; the FastCGI socket is STATE/fcgi-app.sock.
+# $LISTEN_ADDR:PORT (default 127.0.0.1); the FastCGI socket is
+# STATE/fcgi-app.sock.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=scripts/lib.sh
@@ -18,6 +19,7 @@ if [ -z "$cmd" ] || [ -z "$state" ]; then die "usage: web.sh start STATE PORT [B
 mkdir -p "$state"
 state=$(cd "$state" && pwd)
 top=$(cd "$here/.." && pwd)
+listen=${LISTEN_ADDR:-127.0.0.1}
 cnf=$state/fcgi-app.cnf
 sock=$state/fcgi-app.sock
 app_pid=$state/fcgi-app.pid
@@ -32,7 +34,7 @@ write_nginx_conf() {
         ! grep -q 'unix:/run/fcgi-app/fcgi-app.sock;' "$site"; then
         die "$site no longer has the listen and socket lines this script replaces"
     fi
-    sed -e "s|^    listen 80 default_server;|    listen 127.0.0.1:$port;|" \
+    sed -e "s|^    listen 80 default_server;|    listen $listen:$port;|" \
         -e "s|unix:/run/fcgi-app/fcgi-app.sock;|unix:$sock;|" \
         "$site" >"$state/nginx-site.conf"
     if [ "$(id -u)" -eq 0 ]; then
@@ -78,9 +80,11 @@ start() {
         nginx -c "$nginx_conf" -e "$state/nginx-error.log" ||
             die "nginx failed to start; see $state/nginx-error.log"
     fi
-    wait_for 20 curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" ||
-        die "no answer on http://127.0.0.1:$port/healthz; see $state/*.log"
-    say "serving on http://127.0.0.1:$port/"
+    local addr=$listen
+    [ "$addr" != 0.0.0.0 ] || addr=127.0.0.1
+    wait_for 20 curl -fsS -o /dev/null "http://$addr:$port/healthz" ||
+        die "no answer on http://$addr:$port/healthz; see $state/*.log"
+    say "serving on http://$addr:$port/"
 }
 
 stop() {

@@ -75,6 +75,10 @@ run_counted "integration" python3 tests/pyrun.py tests/integration/test_service.
 FCGI_APP_BIN=$top/build/asan/fcgi-app \
     run_counted "integration (ASan+UBSan)" python3 tests/pyrun.py tests/integration/test_service.py
 
+run_counted "cluster (network namespaces)" \
+    env CLUSTER_MODE=netns python3 tests/pyrun.py tests/cluster/test_cluster.py
+run_counted "cluster (loopback addresses)" \
+    env CLUSTER_MODE=loopback python3 tests/pyrun.py tests/cluster/test_cluster.py
 run_counted "image rehearsal (debootstrap + provision.sh)" \
     python3 tests/pyrun.py tests/image/test_image.py
 

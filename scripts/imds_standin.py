@@ -1,14 +1,16 @@
-"""A stand-in for the EC2 instance metadata service (IMDSv2), on loopback.
+"""A stand-in for the EC2 instance metadata service (IMDSv2), for local
+stacks and tests; it listens on a loopback address only.
 
-It answers like the real one for the calls fcgi-app makes: PUT
-/latest/api/token for a session token, then GETs that must carry it.
+It answers like the real service for the calls fcgi-app makes at start:
+PUT /latest/api/token for a session token, then GETs that must carry it.
+
+    python3 scripts/imds_standin.py HOST PORT INSTANCE_ID ZONE
 """
 import http.server
+import ipaddress
 import secrets
+import sys
 import threading
-
-INSTANCE_ID = "i-0123456789abcdef0"
-ZONE = "ap-northeast-2a"
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -33,18 +35,24 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.server.calls.append(("GET", self.path))
         if self.headers.get("X-aws-ec2-metadata-token") != self.server.token:
             return self._send(401)  # IMDSv2: no token, no answer
-        values = {"/latest/meta-data/instance-id": INSTANCE_ID,
-                  "/latest/meta-data/placement/availability-zone": ZONE}
+        values = {"/latest/meta-data/instance-id": self.server.instance_id,
+                  "/latest/meta-data/placement/availability-zone": self.server.zone}
         if self.path not in values:
             return self._send(404)
         self._send(200, values[self.path].encode())
 
 
 class Imds:
-    def __init__(self):
-        self.server = http.server.HTTPServer(("127.0.0.1", 0), _Handler)
+    """The stand-in in a thread of the calling process."""
+
+    def __init__(self, instance_id, zone, host="127.0.0.1", port=0):
+        if not ipaddress.ip_address(host).is_loopback:
+            raise ValueError("the IMDS stand-in listens on loopback only")
+        self.server = http.server.HTTPServer((host, port), _Handler)
         self.server.token = secrets.token_urlsafe(32)
         self.server.calls = []
+        self.server.instance_id = instance_id
+        self.server.zone = zone
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
@@ -56,3 +64,11 @@ class Imds:
     def stop(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 5:
+        sys.exit(__doc__)
+    imds = Imds(sys.argv[3], sys.argv[4], sys.argv[1], int(sys.argv[2]))
+    print("imds stand-in on %s:%d" % (sys.argv[1], imds.port), flush=True)
+    imds.thread.join()

@@ -1,5 +1,6 @@
 """The service end to end: real MariaDB, fcgi-app under spawn-fcgi, real
 nginx, all on loopback, checked over HTTP."""
+import json
 import os
 import pwd
 import socket
@@ -506,6 +507,34 @@ class StartAndStop(unittest.TestCase):
         self.assertIn("all workers stopped; exiting", log)
         self.assertNotIn("killed by signal", log)
         self.assertNotIn("exited with status", log)
+
+    def test_sigterm_while_a_request_is_being_read(self):
+        """A stop signal that lands while a worker reads a request must
+        neither drop that request nor leave the worker behind."""
+        import signal
+        from stack import fcgi_read_response, fcgi_request
+        inst = STACK.web_start("term2", settings={"workers": 2})
+        master, workers = inst.master_pid(), inst.worker_pids()
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(20)
+        s.connect(os.path.join(inst.state, "fcgi-app.sock"))
+        time.sleep(0.3)  # a worker has accepted and waits for the request
+        os.kill(master, signal.SIGTERM)
+        time.sleep(0.3)
+        s.sendall(fcgi_request({"REQUEST_METHOD": "GET", "DOCUMENT_URI": "/",
+                                "QUERY_STRING": "format=json"}))
+        out = fcgi_read_response(s)
+        s.close()
+        head, _, body = out.partition(b"\r\n\r\n")
+        self.assertTrue(head.startswith(b"Status: 200 OK"), head)
+        self.assertEqual(len(json.loads(body)["rows"]), 10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(
+                os.path.exists("/proc/%d" % p) for p in [master] + workers):
+            time.sleep(0.1)
+        for p in [master] + workers:
+            self.assertFalse(os.path.exists("/proc/%d" % p), p)
+        self.assertIn("all workers stopped; exiting", inst.log())
 
     def test_config_errors_stop_the_start(self):
         import subprocess

@@ -38,11 +38,17 @@ struct db {
 	int down;              /* an outage has been logged */
 };
 
-/* Errors after which the connection is gone and a new one may work. */
+/*
+ * Errors after which the connection, or the statement prepared on it, is
+ * no longer usable and a new one may work: the connection is gone, or the
+ * table changed shape under the prepared statement.
+ */
 static int
 is_conn_error(unsigned e)
 {
 	switch (e) {
+	case CR_NEW_STMT_METADATA:
+	case ER_NEED_REPREPARE:
 	case CR_CONNECTION_ERROR:
 	case CR_CONN_HOST_ERROR:
 	case CR_SERVER_GONE_ERROR:

@@ -417,6 +417,25 @@ class Reconnect(unittest.TestCase):
                 c.close()
 
 
+class TableChanges(unittest.TestCase):
+    def test_column_added_and_dropped_under_a_running_worker(self):
+        STACK.sql("CREATE TABLE shape (id INT PRIMARY KEY, a VARCHAR(10));"
+                  "INSERT INTO shape VALUES (1, 'one'), (2, 'two');"
+                  "GRANT SELECT ON shape TO 'fcgi_app'@'%';")
+        inst = STACK.web_start("shape", settings={"table": "shape", "workers": 1})
+        self.assertEqual(Page(inst.get("/").text()).headers, ["id", "a"])
+        STACK.sql("ALTER TABLE shape ADD COLUMN b INT NULL DEFAULT 7;")
+        r = inst.get("/")
+        self.assertEqual(r.status, 200)
+        page = Page(r.text())
+        self.assertEqual(page.headers, ["id", "a", "b"])
+        self.assertEqual(page.rows, [["1", "one", "7"], ["2", "two", "7"]])
+        STACK.sql("ALTER TABLE shape DROP COLUMN a;")
+        r = inst.get("/?format=json")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.json()["rows"], [{"id": 1, "b": 7}, {"id": 2, "b": 7}])
+
+
 class LongValues(unittest.TestCase):
     """A second table with values far longer than one read, bytes that
     are not UTF-8, and more rows than one page holds."""

@@ -117,6 +117,8 @@ serve_table(struct app *app, const struct request *req, struct out *o,
 	struct page pg;
 	enum format fmt;
 	enum db_rc rc;
+	long long from;
+	unsigned nrows;
 
 	if (http_parse_query(req->query, app->cfg->default_limit,
 	    app->cfg->max_limit, &q, err, sizeof(err)) != 0) {
@@ -125,8 +127,14 @@ serve_table(struct app *app, const struct request *req, struct out *o,
 	}
 	fmt = q.format_given ? q.format : http_negotiate(req->accept);
 	q.format = fmt;
-	rc = db_page_open(app->db, q.has_after ? q.after : LLONG_MIN,
-	    q.limit + 1);
+	/* the rows after `after`; the extra row only tells a next page exists */
+	from = LLONG_MIN;
+	nrows = q.limit + 1;
+	if (q.has_after && q.after == LLONG_MAX)
+		nrows = 0; /* nothing can follow */
+	else if (q.has_after)
+		from = q.after + 1;
+	rc = db_page_open(app->db, from, nrows);
 	if (rc != DB_OK) {
 		fail(app, o, is_head, fmt, rc == DB_DOWN ? 503 : 500,
 		    rc == DB_DOWN ? "The database is unavailable; try again "

@@ -105,16 +105,23 @@ name_eq(const char *a, const char *b)
 	return *a == *b;
 }
 
-/* Removes quotes, or a trailing # comment from an unquoted value. */
+/*
+ * The value of a setting: a quoted string without its quotes, or the
+ * text before a # comment.  NULL for an unterminated quote, or for text
+ * other than a comment after the closing quote.
+ */
 static char *
-unquote(char *v)
+parse_value(char *v)
 {
-	size_t n = strlen(v);
-	char *hash;
+	char *close, *hash;
 
-	if (n >= 2 && (v[0] == '"' || v[0] == '\'') && v[n - 1] == v[0]) {
-		v[n - 1] = '\0';
-		return v + 1;
+	if (*v == '"' || *v == '\'') {
+		close = strchr(v + 1, *v);
+		if (close == NULL)
+			return NULL;
+		*close = '\0';
+		hash = trim(close + 1);
+		return *hash == '\0' || *hash == '#' ? v + 1 : NULL;
 	}
 	hash = strchr(v, '#');
 	if (hash != NULL)
@@ -196,7 +203,12 @@ apply(struct config *cfg, const char *name, char *value, char *why,
 		return -1;
 	}
 	field = (char *)cfg + s->off;
-	value = unquote(value);
+	value = parse_value(value);
+	if (value == NULL) {
+		snprintf(why, whylen, "%s: unterminated quote, or text after "
+		    "the closing quote", s->name);
+		return -1;
+	}
 	switch (s->kind) {
 	case K_UINT:
 		if (parse_uint(value, s->min, s->max, (unsigned *)field) == 0)
@@ -241,9 +253,11 @@ parse_line(struct config *cfg, char *line, int *group, char *why,
 	if (*s == '\0' || *s == '#' || *s == ';')
 		return 0;
 	if (*s == '[') {
-		char *close = strchr(s, ']');
+		char *close = strchr(s, ']'), *rest;
 
-		if (close == NULL || trim(close + 1)[0] != '\0') {
+		rest = close != NULL ? trim(close + 1) : NULL;
+		if (rest == NULL || (*rest != '\0' && *rest != '#' &&
+		    *rest != ';')) {
 			snprintf(why, whylen, "a group header must look like "
 			    "[name]");
 			return -1;
@@ -254,11 +268,9 @@ parse_line(struct config *cfg, char *line, int *group, char *why,
 		return 0;
 	}
 	if (*s == '!') {
-		if (strncmp(s, "!include ", 9) == 0 ||
-		    strncmp(s, "!includedir ", 12) == 0)
-			return 0;
-		snprintf(why, whylen, "unknown directive (only !include and "
-		    "!includedir)");
+		/* included files would hide settings from this reader */
+		snprintf(why, whylen, "!include and other directives are not "
+		    "supported: keep every setting in this one file");
 		return -1;
 	}
 	if (*group == 0) {

@@ -32,7 +32,7 @@ struct db {
 	my_bool *nulls;
 	my_bool *errs;
 	MYSQL_BIND param[2];
-	long long p_after;
+	long long p_from;
 	unsigned p_limit;
 	long long next_try_ms; /* no connect attempt before this */
 	int down;              /* an outage has been logged */
@@ -103,14 +103,14 @@ db_new(const struct config *cfg)
 	db->cfg = cfg;
 	/* identifiers were checked by config_load, so quoting is enough */
 	n = snprintf(db->query, sizeof(db->query),
-	    "SELECT * FROM `%s` WHERE `%s` > ? ORDER BY `%s` LIMIT ?",
+	    "SELECT * FROM `%s` WHERE `%s` >= ? ORDER BY `%s` LIMIT ?",
 	    cfg->table, cfg->key, cfg->key);
 	if (n < 0 || (size_t)n >= sizeof(db->query)) {
 		free(db);
 		return NULL;
 	}
 	db->param[0].buffer_type = MYSQL_TYPE_LONGLONG;
-	db->param[0].buffer = &db->p_after;
+	db->param[0].buffer = &db->p_from;
 	db->param[1].buffer_type = MYSQL_TYPE_LONG;
 	db->param[1].buffer = &db->p_limit;
 	db->param[1].is_unsigned = 1;
@@ -335,9 +335,9 @@ db_ping(struct db *db)
 }
 
 enum db_rc
-db_page_open(struct db *db, long long after, unsigned nrows)
+db_page_open(struct db *db, long long from, unsigned nrows)
 {
-	db->p_after = after;
+	db->p_from = from;
 	db->p_limit = nrows;
 	return db_retry(db, op_execute);
 }

@@ -10,7 +10,9 @@
  *
  * A page is read as a stream: db_page_open runs the query, db_page_next
  * steps to the next row, db_cell hands a value out in bounded chunks.
- * Memory stays the same whatever the size of the table or of a value.
+ * A worker holds one row at a time (the client library reads a whole row
+ * packet, at most max_allowed_packet) and fixed buffers, whatever the
+ * size of the table or of the page.
  */
 #ifndef DB_H
 #define DB_H
@@ -45,8 +47,8 @@ void db_free(struct db *db);
 /* Connects now if needed; for start-up and /readyz. */
 enum db_rc db_ping(struct db *db);
 
-/* Runs the page query: rows with key > after, at most nrows of them. */
-enum db_rc db_page_open(struct db *db, long long after, unsigned nrows);
+/* Runs the page query: rows with key >= from, at most nrows of them. */
+enum db_rc db_page_open(struct db *db, long long from, unsigned nrows);
 unsigned db_ncols(const struct db *db);
 const struct db_col *db_cols(const struct db *db);
 enum db_rc db_page_next(struct db *db);

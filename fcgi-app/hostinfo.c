@@ -81,7 +81,8 @@ imds_call(const struct config *cfg, const char *req, char *body, size_t cap)
 			len += (size_t)n;
 	}
 	resp[len] = '\0';
-	if (strncmp(resp, "HTTP/1.", 7) != 0 || strncmp(resp + 8, " 200 ", 5))
+	if (len < 13 || strncmp(resp, "HTTP/1.", 7) != 0 ||
+	    strncmp(resp + 8, " 200 ", 5) != 0)
 		goto out;
 	p = strstr(resp, "\r\n\r\n");
 	if (p == NULL || strlen(p + 4) >= cap)

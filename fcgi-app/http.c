@@ -231,7 +231,7 @@ qvalue(const char *params, size_t n)
 enum format
 http_negotiate(const char *accept)
 {
-	int q_json = -1, q_html = -1;
+	int q_json = -1, q_html = -1, q_text = -1;
 	const char *p = accept, *comma, *semi, *b, *e;
 
 	if (accept == NULL)
@@ -250,15 +250,15 @@ http_negotiate(const char *accept)
 		if ((size_t)(e - b) == 16 && strncasecmp(b, "application/json",
 		    16) == 0)
 			q_json = qvalue(semi, (size_t)(comma - semi));
-		else if (((size_t)(e - b) == 9 && strncasecmp(b, "text/html",
-		    9) == 0) || ((size_t)(e - b) == 6 && strncasecmp(b,
-		    "text/*", 6) == 0)) {
-			int q = qvalue(semi, (size_t)(comma - semi));
-
-			if (q > q_html)
-				q_html = q;
-		}
+		else if ((size_t)(e - b) == 9 && strncasecmp(b, "text/html",
+		    9) == 0)
+			q_html = qvalue(semi, (size_t)(comma - semi));
+		else if ((size_t)(e - b) == 6 && strncasecmp(b, "text/*", 6) == 0)
+			q_text = qvalue(semi, (size_t)(comma - semi));
 		p = *comma == '\0' ? comma : comma + 1;
 	}
+	/* the more specific range decides, as in RFC 9110 */
+	if (q_html < 0)
+		q_html = q_text;
 	return q_json > 0 && q_json > q_html ? FORMAT_JSON : FORMAT_HTML;
 }

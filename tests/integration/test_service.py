@@ -436,6 +436,28 @@ class TableChanges(unittest.TestCase):
         self.assertEqual(r.json()["rows"], [{"id": 1, "b": 7}, {"id": 2, "b": 7}])
 
 
+class ExtremeKeys(unittest.TestCase):
+    def test_smallest_and_largest_keys_are_shown(self):
+        STACK.sql("CREATE TABLE edges (id BIGINT PRIMARY KEY, v CHAR(3));"
+                  "INSERT INTO edges VALUES (-9223372036854775808, 'min'), (-1, 'neg'),"
+                  " (0, 'nil'), (9223372036854775807, 'max');"
+                  "GRANT SELECT ON edges TO 'fcgi_app'@'%';")
+        inst = STACK.web_start("edges", settings={"table": "edges", "workers": 1})
+        doc = inst.get("/?format=json&limit=2").json()
+        self.assertEqual([r["v"] for r in doc["rows"]], ["min", "neg"])
+        self.assertEqual(doc["next"], "/?format=json&limit=2&after=-1")
+        doc = inst.get(doc["next"]).json()
+        self.assertEqual([r["v"] for r in doc["rows"]], ["nil", "max"])
+        self.assertIsNone(doc["next"])
+        doc = inst.get("/?format=json&after=9223372036854775806").json()
+        self.assertEqual([r["id"] for r in doc["rows"]], [9223372036854775807])
+        doc = inst.get("/?format=json&after=9223372036854775807").json()
+        self.assertEqual((doc["rows"], doc["next"]), ([], None))
+        self.assertEqual(doc["columns"], ["id", "v"])
+        page = Page(inst.get("/?after=-9223372036854775808").text())
+        self.assertEqual([r[1] for r in page.rows], ["neg", "nil", "max"])
+
+
 class LongValues(unittest.TestCase):
     """A second table with values far longer than one read, bytes that
     are not UTF-8, and more rows than one page holds."""

@@ -89,8 +89,7 @@ START_TEST(full_file)
 	    "imds = off\n"
 	    "imds-host = 127.0.0.1\n"
 	    "imds-port = 8111\n"
-	    "imds-timeout-ms = 50\n"
-	    "!include /etc/fcgi-app/extra.cnf\n"), 0);
+	    "imds-timeout-ms = 50\n"), 0);
 	ck_assert_str_eq(cfg.table, "orders");
 	ck_assert_str_eq(cfg.key, "order_id");
 	ck_assert_uint_eq(cfg.default_limit, 25);
@@ -131,7 +130,27 @@ START_TEST(errors_name_file_and_line)
 	fails_at("[fcgi-app\n", 1, "group header");
 	fails_at("[client]\nho st = x\n", 2, "malformed option name");
 	fails_at("[client]\n= x\n", 2, "missing option name");
-	fails_at("[client]\n!exec rm\n", 2, "unknown directive");
+	fails_at("[client]\n!exec rm\n", 2, "not supported");
+	fails_at("[client]\n!include /etc/x.cnf\n", 2, "!include and other "
+	    "directives are not supported");
+	fails_at("[client]\n!includedir /etc/x.d\n", 2, "not supported");
+	fails_at("[fcgi-app]\ntable = \"demo\n", 2, "table: unterminated "
+	    "quote, or text after the closing quote");
+	fails_at("[fcgi-app]\ntable = \"demo\" x\n", 2, "unterminated quote");
+	fails_at("[fcgi-app] x\ntable = demo\n", 1, "group header");
+}
+END_TEST
+
+START_TEST(quotes_and_comments)
+{
+	ck_assert_int_eq(load("[fcgi-app] # the program's own settings\n"
+	    "table = \"demo\" # a note\n"
+	    "key = 'k1'\n"
+	    "workers = 3 # three\n"
+	    "[client] ; the library's\n"), 0);
+	ck_assert_str_eq(cfg.table, "demo");
+	ck_assert_str_eq(cfg.key, "k1");
+	ck_assert_uint_eq(cfg.workers, 3);
 }
 END_TEST
 
@@ -194,6 +213,7 @@ suite_config(void)
 	tcase_add_test(tc, minimal_gets_defaults);
 	tcase_add_test(tc, full_file);
 	tcase_add_test(tc, errors_name_file_and_line);
+	tcase_add_test(tc, quotes_and_comments);
 	tcase_add_test(tc, errors_without_line);
 	tcase_add_test(tc, long_line);
 	tcase_add_test(tc, missing_file);

@@ -143,6 +143,11 @@ START_TEST(negotiate)
 	ck_assert_int_eq(http_negotiate("application/json; q=0.9, text/*;"
 	    "q=0.95"), FORMAT_HTML);
 	ck_assert_int_eq(http_negotiate("application/jsonx"), FORMAT_HTML);
+	/* the more specific range decides */
+	ck_assert_int_eq(http_negotiate("text/*, text/html;q=0, "
+	    "application/json;q=0.5"), FORMAT_JSON);
+	ck_assert_int_eq(http_negotiate("text/*;q=0.1, application/json;"
+	    "q=0.5"), FORMAT_JSON);
 	ck_assert_int_eq(http_negotiate(",,;;q=,application/json;q"),
 	    FORMAT_JSON);
 }

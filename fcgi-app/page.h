@@ -18,8 +18,8 @@ struct page {
 
 /*
  * Writes the body for a page whose query db_page_open has run with
- * nrows = q->limit + 1; the extra row only tells that a next page
- * exists.  Returns 0, or -1 if the rows could not all be read: the HTML
+ * nrows = q->limit + 1 (0 when no row can follow); the extra row only
+ * tells that a next page exists.  Returns 0, or -1 if the rows could not all be read: the HTML
  * then ends with an error notice, and the JSON is left unfinished so
  * that no parser takes it for a whole answer.
  */

@@ -44,7 +44,7 @@ LDFLAGS_ALL := $(LDHARDEN) $(LDSAN) $(LDFLAGS)
 
 .PHONY: all install deps dev dev-stop test unit-test packer-check ami \
         stack-check stack-deploy stack-smoke stack-delete cluster cluster-stop \
-        clean help
+        bench clean help
 
 all: $(BUILD)/fcgi-app ## build the program into build/
 
@@ -98,6 +98,9 @@ cluster: deps all ## the stack's shape locally: HAProxy and two instances
 
 cluster-stop: ## stop what make cluster started
 	@scripts/cluster.sh stop
+
+bench: deps all ## benchmark the page against this machine's limits
+	@python3 bench/bench.py
 
 packer-check: all ## packer fmt/validate, shellcheck, systemd-analyze verify
 	@packer/check.sh

@@ -13,6 +13,7 @@ packages=(
     packer systemd                      # the image: packer-check
     debootstrap iproute2 openssl        # the image: offline rehearsal
     python3-yaml                        # the stack: stack-check
+    wrk gnuplot-nox                     # make bench
 )
 
 missing=()

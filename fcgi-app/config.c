@@ -52,7 +52,7 @@ config_defaults(struct config *cfg)
 	cfg->write_timeout = 5;
 	cfg->reconnect_delay_ms = 500;
 	cfg->retry_after = 1;
-	cfg->workers = 4;
+	cfg->workers = 8;
 	cfg->imds = 1;
 	strcpy(cfg->imds_host, "169.254.169.254");
 	cfg->imds_port = 80;

@@ -54,7 +54,7 @@ START_TEST(minimal_gets_defaults)
 	ck_assert_str_eq(cfg.key, "id");
 	ck_assert_uint_eq(cfg.default_limit, 100);
 	ck_assert_uint_eq(cfg.max_limit, 1000);
-	ck_assert_uint_eq(cfg.workers, 4);
+	ck_assert_uint_eq(cfg.workers, 8);
 	ck_assert_int_eq(cfg.imds, 1);
 	ck_assert_str_eq(cfg.imds_host, "169.254.169.254");
 	ck_assert_int_eq(cfg.require_tls, 0);

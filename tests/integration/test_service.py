@@ -3,12 +3,16 @@ nginx, all on loopback, checked over HTTP."""
 import json
 import os
 import pwd
+import signal
 import socket
+import subprocess
 import sys
+import threading
 import time
 import unittest
 
-from stack import TOP, Page, Stack, as_shown_in_html, free_port
+from stack import (TOP, Page, Stack, as_shown_in_html, fcgi_read_response, fcgi_request,
+                   free_port)
 
 sys.path.insert(0, os.path.join(TOP, "scripts"))
 from imds_standin import Imds  # noqa: E402
@@ -317,7 +321,6 @@ class Secrets(unittest.TestCase):
         for g in grants[1:]:
             self.assertRegex(g, r"^GRANT SELECT ON `fcgi_app`\.`\w+` TO `fcgi_app`@`%`$")
         # and for real, with the app's own config
-        import subprocess
         cnf = os.path.join(STACK.db_state, "fcgi-app.cnf")
         for stmt in ("DELETE FROM demo", "UPDATE demo SET name = 'x'",
                      "INSERT INTO demo (id, name, created_at) VALUES (99, 'x', NOW())",
@@ -383,7 +386,6 @@ class Reconnect(unittest.TestCase):
     def test_back_off_after_a_failed_connect(self):
         """A database that accepts and never answers: one connect attempt
         per reconnect-delay-ms, and fast 503s in between."""
-        import threading
         accepted = []
         listener = socket.socket()
         listener.bind(("127.0.0.1", 0))
@@ -517,9 +519,16 @@ def wait_for_process(state, user, seconds=10):
 
 
 class StartAndStop(unittest.TestCase):
+    def assert_gone(self, pids, seconds=10):
+        """Every process in pids exits within seconds."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and any(
+                os.path.exists("/proc/%d" % p) for p in pids):
+            time.sleep(0.1)
+        for p in pids:
+            self.assertFalse(os.path.exists("/proc/%d" % p), p)
+
     def test_sigterm_finishes_the_request_in_flight(self):
-        import signal
-        import threading
         inst = STACK.web_start("term", settings={"workers": 2})
         master, workers = inst.master_pid(), inst.worker_pids()
         # hold a lock so that the next page waits inside a worker
@@ -537,12 +546,7 @@ class StartAndStop(unittest.TestCase):
         hold.join(20)
         self.assertEqual(answer["r"].status, 200)
         self.assertEqual(len(Page(answer["r"].text()).rows), 10)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and any(
-                os.path.exists("/proc/%d" % p) for p in [master] + workers):
-            time.sleep(0.1)
-        for p in [master] + workers:
-            self.assertFalse(os.path.exists("/proc/%d" % p), p)
+        self.assert_gone([master] + workers)
         log = inst.log()
         self.assertIn("stopping: letting 2 workers finish", log)
         self.assertIn("all workers stopped; exiting", log)
@@ -552,8 +556,6 @@ class StartAndStop(unittest.TestCase):
     def test_sigterm_while_a_request_is_being_read(self):
         """A stop signal that lands while a worker reads a request must
         neither drop that request nor leave the worker behind."""
-        import signal
-        from stack import fcgi_read_response, fcgi_request
         inst = STACK.web_start("term2", settings={"workers": 2})
         master, workers = inst.master_pid(), inst.worker_pids()
         s = socket.socket(socket.AF_UNIX)
@@ -569,16 +571,10 @@ class StartAndStop(unittest.TestCase):
         head, _, body = out.partition(b"\r\n\r\n")
         self.assertTrue(head.startswith(b"Status: 200 OK"), head)
         self.assertEqual(len(json.loads(body)["rows"]), 10)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and any(
-                os.path.exists("/proc/%d" % p) for p in [master] + workers):
-            time.sleep(0.1)
-        for p in [master] + workers:
-            self.assertFalse(os.path.exists("/proc/%d" % p), p)
+        self.assert_gone([master] + workers)
         self.assertIn("all workers stopped; exiting", inst.log())
 
     def test_config_errors_stop_the_start(self):
-        import subprocess
         from stack import BINARY
         bad = os.path.join(STACK.dir, "bad.cnf")
         with open(bad, "w") as f:

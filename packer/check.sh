@@ -61,5 +61,16 @@ verify_units() {
 }
 check "systemd-analyze verify (fcgi-app.service, nginx drop-in)" verify_units
 
+# The unit's exposure, as systemd rates it (0 best, 10 worst); hardening
+# that slips past 1.5 fails the check.
+exposure_ok() {
+    local out level
+    out=$(systemd-analyze security --offline=true packer/files/fcgi-app.service 2>&1)
+    level=$(sed -n 's/.*Overall exposure level for fcgi-app.service: \([0-9.]*\).*/\1/p' <<<"$out")
+    echo "        exposure level: ${level:-unknown}"
+    [ -n "$level" ] && awk -v l="$level" 'BEGIN { exit !(l <= 1.5) }'
+}
+check "systemd-analyze security: exposure at most 1.5" exposure_ok
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

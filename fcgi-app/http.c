@@ -228,10 +228,19 @@ qvalue(const char *params, size_t n)
 	return q;
 }
 
+/* Nonzero if the media range b..e is type, ignoring case. */
+static int
+range_is(const char *b, const char *e, const char *type)
+{
+	size_t n = strlen(type);
+
+	return (size_t)(e - b) == n && strncasecmp(b, type, n) == 0;
+}
+
 enum format
 http_negotiate(const char *accept)
 {
-	int q_json = -1, q_html = -1, q_text = -1;
+	int q_json = -1, q_html = -1, q_text = -1, *q;
 	const char *p = accept, *comma, *semi, *b, *e;
 
 	if (accept == NULL)
@@ -247,14 +256,12 @@ http_negotiate(const char *accept)
 			;
 		for (e = semi; e > b && (e[-1] == ' ' || e[-1] == '\t'); e--)
 			;
-		if ((size_t)(e - b) == 16 && strncasecmp(b, "application/json",
-		    16) == 0)
-			q_json = qvalue(semi, (size_t)(comma - semi));
-		else if ((size_t)(e - b) == 9 && strncasecmp(b, "text/html",
-		    9) == 0)
-			q_html = qvalue(semi, (size_t)(comma - semi));
-		else if ((size_t)(e - b) == 6 && strncasecmp(b, "text/*", 6) == 0)
-			q_text = qvalue(semi, (size_t)(comma - semi));
+		q = range_is(b, e, "application/json") ? &q_json
+		  : range_is(b, e, "text/html")      ? &q_html
+		  : range_is(b, e, "text/*")         ? &q_text
+						     : NULL;
+		if (q != NULL)
+			*q = qvalue(semi, (size_t)(comma - semi));
 		p = *comma == '\0' ? comma : comma + 1;
 	}
 	/* the more specific range decides, as in RFC 9110 */

@@ -86,27 +86,14 @@ def private_kib(pid):
 def static_nginx(stack, body):
     """nginx with the local stack's settings, serving the page's exact bytes."""
     state = os.path.join(stack.dir, "static")
-    os.makedirs(os.path.join(state, "www"), exist_ok=True)
+    os.makedirs(state, exist_ok=True)
     os.chmod(state, 0o711)
-    os.chmod(os.path.join(state, "www"), 0o755)
-    with open(os.path.join(state, "www", "page.html"), "wb") as f:
+    page = os.path.join(state, "page.html")
+    with open(page, "wb") as f:
         f.write(body)
-    os.chmod(os.path.join(state, "www", "page.html"), 0o644)
     port = free_port()
-    with open(os.path.join(state, "nginx-site.conf"), "w") as f:
-        f.write("server {\n    listen 127.0.0.1:%d;\n    server_tokens off;\n"
-                "    keepalive_timeout 75s;\n    keepalive_requests 10000;\n"
-                "    location = / {\n        root %s/www;\n        try_files /page.html =404;\n"
-                "        default_type text/html;\n    }\n}\n" % (port, state))
-    with open(os.path.join(TOP, "nginx", "local.conf.in")) as f:
-        conf = f.read()
-    user = "user nobody nogroup;" if os.getuid() == 0 else ""
-    conf = conf.replace("@STATE@", state).replace("@USER_LINE@", user)
-    with open(os.path.join(state, "nginx.conf"), "w") as f:
-        f.write(conf)
-    os.makedirs(os.path.join(state, "nginx-tmp"), exist_ok=True)
-    subprocess.run(["nginx", "-c", os.path.join(state, "nginx.conf"),
-                    "-e", os.path.join(state, "nginx-error.log")], check=True)
+    subprocess.run([os.path.join(TOP, "scripts", "web.sh"), "static", state, str(port), page],
+                   check=True, capture_output=True, timeout=60)
     return state, port
 
 
@@ -187,8 +174,8 @@ def main():
         rss_big_after = [rss_kib(p) for p in bigw.worker_pids()]
     finally:
         if "static_state" in locals():
-            subprocess.run(["nginx", "-c", os.path.join(static_state, "nginx.conf"), "-s", "stop",
-                            "-e", os.path.join(static_state, "nginx-error.log")])
+            subprocess.run([os.path.join(TOP, "scripts", "web.sh"), "stop", static_state],
+                           capture_output=True, timeout=60)
         stack.stop()
         stack.cleanup()
 

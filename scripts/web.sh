@@ -3,7 +3,8 @@
 # nginx with the production site from nginx/fcgi-app.conf.
 #
 #   web.sh start STATE PORT [BINARY]   start both (BINARY: build/fcgi-app)
-#   web.sh stop STATE                  stop both
+#   web.sh static STATE PORT FILE      nginx alone, serving FILE at /
+#   web.sh stop STATE                  stop what runs
 #
 # STATE/fcgi-app.cnf must exist (db.sh load writes it).  nginx listens on
 # $LISTEN_ADDR:PORT (default 127.0.0.1); the FastCGI socket is
@@ -15,7 +16,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 cmd=${1:-}
 state=${2:-}
-if [ -z "$cmd" ] || [ -z "$state" ]; then die "usage: web.sh start STATE PORT [BINARY] | stop STATE"; fi
+if [ -z "$cmd" ] || [ -z "$state" ]; then die "usage: web.sh start STATE PORT [BINARY] | static STATE PORT FILE | stop STATE"; fi
 mkdir -p "$state"
 state=$(cd "$state" && pwd)
 top=$(cd "$here/.." && pwd)
@@ -26,10 +27,10 @@ app_pid=$state/fcgi-app.pid
 nginx_pid=$state/nginx.pid
 nginx_conf=$state/nginx.conf
 
-# The local nginx config: the production site with only the listen
-# address and the socket path replaced, inside a private nginx.conf.
-write_nginx_conf() {
-    local port=$1 site=$top/nginx/fcgi-app.conf user_line=""
+# The site for the app: the production site with only the listen address
+# and the socket path replaced.
+write_app_site() {
+    local port=$1 site=$top/nginx/fcgi-app.conf
     if ! grep -q '^    listen 80 default_server;$' "$site" ||
         ! grep -q 'unix:/run/fcgi-app/fcgi-app.sock;' "$site"; then
         die "$site no longer has the listen and socket lines this script replaces"
@@ -37,6 +38,12 @@ write_nginx_conf() {
     sed -e "s|^    listen 80 default_server;|    listen $listen:$port;|" \
         -e "s|unix:/run/fcgi-app/fcgi-app.sock;|unix:$sock;|" \
         "$site" >"$state/nginx-site.conf"
+}
+
+# Starts nginx with STATE/nginx-site.conf inside the private nginx.conf
+# made from nginx/local.conf.in.
+start_nginx() {
+    local user_line=""
     if [ "$(id -u)" -eq 0 ]; then
         user_line="user $RUN_USER $RUN_GROUP;"
     fi
@@ -45,6 +52,10 @@ write_nginx_conf() {
     # the site includes fastcgi_params relative to the config folder
     ln -sf /etc/nginx/fastcgi_params "$state/fastcgi_params"
     mkdir -p "$state/nginx-tmp"
+    nginx -q -t -c "$nginx_conf" -e "$state/nginx-error.log" ||
+        die "nginx config test failed"
+    nginx -c "$nginx_conf" -e "$state/nginx-error.log" ||
+        die "nginx failed to start; see $state/nginx-error.log"
 }
 
 start() {
@@ -74,17 +85,42 @@ start() {
     if pid_alive "$nginx_pid"; then
         say "nginx already running (pid $(cat "$nginx_pid"))"
     else
-        write_nginx_conf "$port"
-        nginx -q -t -c "$nginx_conf" -e "$state/nginx-error.log" ||
-            die "nginx config test failed"
-        nginx -c "$nginx_conf" -e "$state/nginx-error.log" ||
-            die "nginx failed to start; see $state/nginx-error.log"
+        write_app_site "$port"
+        start_nginx
     fi
     local addr=$listen
     [ "$addr" != 0.0.0.0 ] || addr=127.0.0.1
     wait_for 20 curl -fsS -o /dev/null "http://$addr:$port/healthz" ||
         die "no answer on http://$addr:$port/healthz; see $state/*.log"
     say "serving on http://$addr:$port/"
+}
+
+# The same nginx serving FILE's exact bytes at / (the benchmark's yardstick),
+# with the production site's connection settings.
+static() {
+    local port=${1:-} file=${2:-}
+    if [ -z "$port" ] || [ ! -s "$file" ]; then
+        die "usage: web.sh static STATE PORT FILE"
+    fi
+    mkdir -p "$state/www"
+    chmod 0755 "$state/www"
+    install -m 0644 "$file" "$state/www/page.html"
+    cat >"$state/nginx-site.conf" <<SITE
+server {
+    listen $listen:$port;
+    server_tokens off;
+    keepalive_timeout 75s;
+    keepalive_requests 10000;
+    location = / {
+        root $state/www;
+        try_files /page.html =404;
+        default_type text/html;
+    }
+}
+SITE
+    start_nginx
+    wait_for 20 curl -fsS -o /dev/null "http://$listen:$port/" ||
+        die "no answer on http://$listen:$port/; see $state/nginx-error.log"
 }
 
 stop() {
@@ -96,6 +132,7 @@ stop() {
 
 case $cmd in
 start) shift 2; start "$@" ;;
+static) shift 2; static "$@" ;;
 stop) stop ;;
 *) die "unknown command: $cmd" ;;
 esac

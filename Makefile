@@ -9,7 +9,7 @@ V         ?=
 Q         := $(if $(V),,@)
 
 SRC_DIR   := fcgi-app
-LIB_SRCS  := app.c clock.c config.c db.c hostinfo.c html.c http.c json.c \
+LIB_SRCS  := app.c clock.c config.c db.c drain.c hostinfo.c html.c http.c json.c \
              log.c out.c page.c supervisor.c utf8.c worker.c
 LIB_OBJS  := $(addprefix $(BUILD)/obj/,$(LIB_SRCS:.c=.o))
 MAIN_OBJ  := $(BUILD)/obj/main.o
@@ -42,7 +42,7 @@ ALL_CFLAGS := -std=c11 $(OPT) $(WARN) $(HARDEN) $(CPPFLAGS) $(CFLAGS) \
 LIBS     := -lfcgi $(MARIADB_LIBS)
 LDFLAGS_ALL := $(LDHARDEN) $(LDSAN) $(LDFLAGS)
 
-.PHONY: all install deps dev dev-stop test unit-test packer-check ami \
+.PHONY: all install deps dev dev-stop test test-faults unit-test packer-check ami \
         stack-check stack-deploy stack-smoke stack-delete cluster cluster-stop \
         bench clean help
 
@@ -92,6 +92,9 @@ dev-stop: ## stop what make dev started
 
 test: deps ## build and run every test, plain and under ASan+UBSan
 	@tests/run.sh
+
+test-faults: deps all ## the fault tests alone: database, instances, stop
+	@python3 tests/pyrun.py tests/faults/test_faults.py
 
 cluster: deps all ## the stack's shape locally: HAProxy and two instances
 	@scripts/cluster.sh start

@@ -3,6 +3,7 @@
 #include <limits.h>
 #include <string.h>
 
+#include "drain.h"
 #include "html.h"
 #include "http.h"
 #include "json.h"
@@ -165,6 +166,9 @@ app_handle(struct app *app, const struct request *req, struct out *o)
 	} else if (http_method_ok(req->method) != 0) {
 		fail(app, o, 0, http_negotiate(req->accept), 405,
 		    "Only GET and HEAD are allowed.");
+	} else if (drain_active() &&
+	    (route == ROUTE_HEALTHZ || route == ROUTE_READYZ)) {
+		probe(o, is_head, 503, "stopping\n");
 	} else if (route == ROUTE_HEALTHZ) {
 		probe(o, is_head, 200, "ok\n");
 	} else if (route == ROUTE_READYZ) {

@@ -33,6 +33,7 @@ static const struct setting settings[] = {
 	{"reconnect-delay-ms", K_UINT, OFF(reconnect_delay_ms), 0, 60000},
 	{"retry-after", K_UINT, OFF(retry_after), 1, 3600},
 	{"workers", K_UINT, OFF(workers), 1, 256},
+	{"drain-seconds", K_UINT, OFF(drain_seconds), 0, 600},
 	{"require-tls", K_BOOL, OFF(require_tls), 0, 0},
 	{"imds", K_BOOL, OFF(imds), 0, 0},
 	{"imds-host", K_IPV4, OFF(imds_host), 0, 0},

@@ -27,6 +27,7 @@ struct config {
 	unsigned reconnect_delay_ms;
 	unsigned retry_after; /* seconds, sent with 503 */
 	unsigned workers;
+	unsigned drain_seconds; /* on SIGTERM, fail health checks this long */
 	int require_tls;
 	int imds;            /* look up the EC2 instance at start */
 	char imds_host[64];  /* IPv4 address */

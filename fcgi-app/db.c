@@ -36,6 +36,7 @@ struct db {
 	unsigned p_limit;
 	long long next_try_ms; /* no connect attempt before this */
 	int down;              /* an outage has been logged */
+	int slow;              /* a timed-out query has been logged */
 };
 
 /*
@@ -63,6 +64,18 @@ is_conn_error(unsigned e)
 	default:
 		return 0;
 	}
+}
+
+/*
+ * Errors of a database that is up but did not finish in time: the
+ * server's own statement time limit (set by db_limit_time) or a lock wait.
+ * The connection stays usable.
+ */
+static int
+is_timeout(unsigned e)
+{
+	return e == ER_STATEMENT_TIMEOUT || e == ER_LOCK_WAIT_TIMEOUT ||
+	    e == 3024; /* ER_QUERY_TIMEOUT, MySQL's max_execution_time */
 }
 
 static void
@@ -192,6 +205,33 @@ db_bind_result(struct db *db)
 	return DB_OK;
 }
 
+/*
+ * Makes the server itself give up on a page query a little before the
+ * client's read timeout would.  The client's timeout only closes our end:
+ * the server would go on waiting (for a lock, say), and every retry would
+ * leave one more session waiting behind it.  MariaDB calls the limit
+ * max_statement_time (seconds); MySQL has max_execution_time (ms).
+ */
+static int
+db_limit_time(struct db *db)
+{
+	unsigned ms = db->cfg->read_timeout * 1000u;
+	char sql[96];
+	int n;
+
+	ms = ms > 1000 ? ms - 500 : ms / 2;
+	if (strstr(mysql_get_server_info(db->mysql), "MariaDB") != NULL)
+		n = snprintf(sql, sizeof(sql),
+		    "SET SESSION max_statement_time = %u.%03u", ms / 1000,
+		    ms % 1000);
+	else
+		n = snprintf(sql, sizeof(sql),
+		    "SET SESSION max_execution_time = %u", ms);
+	if (n < 0 || (size_t)n >= sizeof(sql))
+		return -1;
+	return mysql_real_query(db->mysql, sql, (unsigned long)n);
+}
+
 /* Connects and prepares, unless connected or inside the back-off. */
 static enum db_rc
 db_connect(struct db *db)
@@ -202,10 +242,10 @@ db_connect(struct db *db)
 	my_bool on = 1;
 	enum db_rc rc = DB_DOWN;
 
-	if (db->stmt != NULL)
-		return DB_OK;
 	if (clock_ms() < db->next_try_ms)
 		return DB_DOWN;
+	if (db->stmt != NULL)
+		return DB_OK;
 	db->mysql = mysql_init(NULL);
 	if (db->mysql == NULL) {
 		log_msg("out of memory for a database handle");
@@ -243,6 +283,12 @@ db_connect(struct db *db)
 	    mysql_set_character_set(db->mysql, "utf8mb4") != 0) {
 		log_msg("cannot use utf8mb4: %s", mysql_error(db->mysql));
 		rc = DB_ERROR;
+		goto out;
+	}
+	if (db_limit_time(db) != 0) {
+		log_msg("cannot set the statement time limit: %s",
+		    mysql_error(db->mysql));
+		rc = is_conn_error(mysql_errno(db->mysql)) ? DB_DOWN : DB_ERROR;
 		goto out;
 	}
 	db->stmt = mysql_stmt_init(db->mysql);
@@ -283,6 +329,7 @@ out:
 static enum db_rc
 db_retry(struct db *db, int (*op)(struct db *))
 {
+	const char *msg;
 	long long start;
 	unsigned e;
 	int attempt;
@@ -293,13 +340,28 @@ db_retry(struct db *db, int (*op)(struct db *))
 		if (rc != DB_OK)
 			break;
 		start = clock_ms();
-		if (op(db) == 0)
+		if (op(db) == 0) {
+			if (db->slow)
+				log_msg("database answering in time again");
+			db->slow = 0;
 			break;
+		}
 		e = mysql_errno(db->mysql);
-		if (e == 0 && db->stmt != NULL)
+		msg = mysql_error(db->mysql);
+		if (e == 0 && db->stmt != NULL) {
 			e = mysql_stmt_errno(db->stmt);
+			msg = mysql_stmt_error(db->stmt);
+		}
+		if (is_timeout(e)) {
+			if (!db->slow)
+				log_msg("database too slow: %s", msg);
+			db->slow = 1;
+			db->next_try_ms = clock_ms() + db->cfg->reconnect_delay_ms;
+			rc = DB_DOWN;
+			break;
+		}
 		if (!is_conn_error(e)) {
-			log_msg("query failed: %s", mysql_stmt_error(db->stmt));
+			log_msg("query failed: %s", msg);
 			rc = DB_ERROR;
 			break;
 		}
@@ -309,6 +371,7 @@ db_retry(struct db *db, int (*op)(struct db *))
 		db->down = 1;
 		db_disconnect(db);
 		rc = DB_DOWN;
+		db->next_try_ms = clock_ms() + db->cfg->reconnect_delay_ms;
 		if (clock_ms() - start >= (long long)db->cfg->read_timeout * 1000)
 			break;
 		db->next_try_ms = 0; /* reconnect at once for the retry */

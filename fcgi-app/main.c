@@ -81,5 +81,5 @@ main(int argc, char *argv[])
 	log_msg("serving table `%s` with %u workers on host %s%s%s",
 	    c.cfg.table, c.cfg.workers, c.host.hostname,
 	    c.host.instance_id[0] ? ", instance " : "", c.host.instance_id);
-	return supervise(c.cfg.workers, work, &c);
+	return supervise(c.cfg.workers, c.cfg.drain_seconds * 1000u, work, &c);
 }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "drain.h"
 #include "log.h"
 
 #define RESPAWN_DELAY_MS 1000 /* for a worker that died young */
@@ -78,17 +79,37 @@ signal_all(struct slot *slots, unsigned n, int sig)
 			(void)kill(slots[i].pid, sig);
 }
 
+/* Takes a stop signal: the first SIGTERM drains first, if configured. */
+static void
+on_stop_signal(int sig, unsigned drain_ms, long long *stop_at)
+{
+	if (sig == SIGTERM && *stop_at == 0 && drain_ms > 0) {
+		log_msg("stopping in %u ms: health checks fail from now, "
+		    "pages are still served", drain_ms);
+		drain_begin();
+		*stop_at = clock_ms() + drain_ms;
+		return;
+	}
+	*stop_at = clock_ms(); /* SIGINT, or a second signal: stop now */
+}
+
 int
-supervise(unsigned n, int (*work)(void *), void *arg)
+supervise(unsigned n, unsigned drain_ms, int (*work)(void *), void *arg)
 {
 	struct timespec tick = {TICK_MS / 1000, (TICK_MS % 1000) * 1000000L};
 	sigset_t set, orig;
 	struct slot *slots = calloc(n, sizeof(*slots));
+	long long stop_at = 0; /* when the workers are told to stop */
 	unsigned i, alive;
 	int sig, stopping = 0, rc = 1;
 
 	if (slots == NULL) {
 		log_msg("out of memory");
+		goto out;
+	}
+	if (drain_init() != 0) {
+		log_msg("cannot share memory with the workers: %s",
+		    strerror(errno));
 		goto out;
 	}
 	/* signals are taken with sigtimedwait, so none can be missed */
@@ -108,20 +129,20 @@ supervise(unsigned n, int (*work)(void *), void *arg)
 		}
 		if (stopping && alive == 0)
 			break;
-		sig = sigtimedwait(&set, NULL, &tick);
-		if (sig == SIGTERM || sig == SIGINT) {
-			if (!stopping)
-				log_msg("stopping: letting %u workers finish",
-				    alive);
+		if (!stopping && stop_at != 0 && clock_ms() >= stop_at) {
+			log_msg("stopping: letting %u workers finish", alive);
 			stopping = 1;
 		}
-		reap(slots, n, stopping);
 		/*
 		 * Repeated on every tick: a signal that lands just before a
 		 * worker blocks in accept() would otherwise be lost on it.
 		 */
 		if (stopping)
 			signal_all(slots, n, SIGTERM);
+		sig = sigtimedwait(&set, NULL, &tick);
+		if ((sig == SIGTERM || sig == SIGINT) && !stopping)
+			on_stop_signal(sig, drain_ms, &stop_at);
+		reap(slots, n, stopping);
 	}
 	log_msg("all workers stopped; exiting");
 	rc = 0;

@@ -19,6 +19,8 @@ state=${CLUSTER_STATE:-$top/.cluster}
 port=${CLUSTER_PORT:-8088}
 zones=(a c)
 imds_port=1338
+# the target group's health check (read_target_group)
+CHECK_PATH='' CHECK_STATUS='' CHECK_INTERVAL=0 CHECK_TIMEOUT=0 HEALTHY=0 UNHEALTHY=0
 
 mkdir -p "$state"
 state=$(cd "$state" && pwd)
@@ -95,8 +97,8 @@ start_instance() {
     fi
     # the database's config, with this instance's metadata service
     cp -p "$state/db/fcgi-app.cnf" "$inst/fcgi-app.cnf"
-    printf 'workers = 2\nimds = on\nimds-host = %s\nimds-port = %d\n' \
-        "$imds_host" "$imds_port" >>"$inst/fcgi-app.cnf"
+    printf 'workers = 2\nimds = on\nimds-host = %s\nimds-port = %d\ndrain-seconds = %d\n' \
+        "$imds_host" "$imds_port" "$(drain_seconds)" >>"$inst/fcgi-app.cnf"
     if ! pid_alive "$inst/imds.pid"; then
         in_instance "$z" setsid python3 "$here/imds_standin.py" "$imds_host" "$imds_port" \
             "i-0cluster0000000$z" "ap-northeast-2$z" >"$inst/imds.log" 2>&1 &
@@ -109,11 +111,22 @@ start_instance() {
     echo "$addr:$web_port"
 }
 
-write_haproxy_conf() {
-    local servers=$1 vars
+# The target group's health check, from the template: CHECK_PATH, ...
+read_target_group() {
+    local vars
     vars=$(/usr/bin/python3 "$top/stack/target_group.py") || die "cannot read the target group"
-    local CHECK_PATH CHECK_STATUS CHECK_INTERVAL CHECK_TIMEOUT HEALTHY UNHEALTHY
     eval "$vars"
+}
+
+# How long a stopping instance keeps serving while its health check
+# fails: long enough for the balancer to see UNHEALTHY failed checks,
+# the first of which may come one interval late.
+drain_seconds() {
+    echo $(((UNHEALTHY + 1) * CHECK_INTERVAL))
+}
+
+write_haproxy_conf() {
+    local servers=$1
     sed -e "s|@STATE@|$state|g" -e "s|@BIND@|127.0.0.1:$port|" \
         -e "s|@CHECK_PATH@|$CHECK_PATH|" -e "s|@CHECK_STATUS@|$CHECK_STATUS|" \
         -e "s|@CHECK_INTERVAL@|$CHECK_INTERVAL|" -e "s|@CHECK_TIMEOUT@|$CHECK_TIMEOUT|" \
@@ -128,6 +141,7 @@ start() {
     "$here/db.sh" start "$state/db" >/dev/null
     "$here/db.sh" load "$state/db" >/dev/null
     local i servers=$state/servers.cfg
+    read_target_group
     : >"$servers"
     for i in 0 1; do
         printf '    server %s %s check\n' "${zones[i]}" "$(start_instance "$i" "${zones[i]}")" >>"$servers"

@@ -13,12 +13,13 @@ pid_alive() {
     [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
 }
 
-# stop_pid FILE [SECONDS]: SIGTERM the process in FILE, wait for it to go.
+# stop_pid FILE [SECONDS [SIGNAL]]: signal the process in FILE (SIGTERM
+# by default), wait for it to go.
 stop_pid() {
-    local file=$1 secs=${2:-20} pid i
+    local file=$1 secs=${2:-20} sig=${3:-TERM} pid i
     pid_alive "$file" || { rm -f "$file"; return 0; }
     pid=$(cat "$file")
-    kill -TERM "$pid" 2>/dev/null || true
+    kill -"$sig" "$pid" 2>/dev/null || true
     for ((i = 0; i < secs * 10; i++)); do
         kill -0 "$pid" 2>/dev/null || { rm -f "$file"; return 0; }
         sleep 0.1

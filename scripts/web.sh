@@ -125,7 +125,9 @@ SITE
 
 stop() {
     stop_pid "$nginx_pid"
-    stop_pid "$app_pid"
+    # SIGINT: stop without the drain (drain-seconds) that SIGTERM starts,
+    # since nginx, which the balancer checks through, is already gone
+    stop_pid "$app_pid" 20 INT
     rm -f "$sock"
     say "fcgi-app and nginx stopped"
 }

@@ -79,6 +79,8 @@ run_counted "cluster (network namespaces)" \
     env CLUSTER_MODE=netns python3 tests/pyrun.py tests/cluster/test_cluster.py
 run_counted "cluster (loopback addresses)" \
     env CLUSTER_MODE=loopback python3 tests/pyrun.py tests/cluster/test_cluster.py
+run_counted "faults under load (make test-faults)" \
+    python3 tests/pyrun.py tests/faults/test_faults.py
 run_counted "bench smoke (make bench --quick)" \
     python3 tests/pyrun.py tests/bench/test_bench_smoke.py
 run_counted "image rehearsal (debootstrap + provision.sh)" \

@@ -110,6 +110,10 @@ class Stack:
         self.instances.append(inst)
         return inst
 
+    def web_stop(self, inst):
+        run(os.path.join(SCRIPTS, "web.sh"), "stop", inst.state)
+        self.instances.remove(inst)
+
     def stop(self):
         for inst in self.instances:
             try:

@@ -383,6 +383,36 @@ class Reconnect(unittest.TestCase):
         self.assertIn("database connection lost", inst.log())
         self.assertIn("database connection restored", inst.log())
 
+    def test_slow_query_gets_503_and_leaves_no_session_behind(self):
+        """The server gives up on the page query a little before the read
+        timeout, so the answer is a 503 in time and no session is left
+        waiting on the database."""
+        inst = STACK.web_start("slow", settings={"workers": 1, "read-timeout": 1,
+                                                 "reconnect-delay-ms": 0})
+        self.assertEqual(inst.get("/").status, 200)
+        hold = threading.Thread(target=STACK.sql, args=(
+            "LOCK TABLES demo WRITE; SELECT SLEEP(4); UNLOCK TABLES;",))
+        hold.start()
+        try:
+            self.assertTrue(wait_for_process("User sleep", pwd.getpwuid(os.getuid()).pw_name))
+            for _ in range(2):
+                t = time.monotonic()
+                r = inst.get("/?format=json")
+                self.assertEqual(r.status, 503)
+                self.assertEqual(r.header("retry-after"), "1")
+                self.assertLess(time.monotonic() - t, 1.0)
+                waiting = STACK.sql("SELECT COUNT(*) FROM information_schema.PROCESSLIST "
+                                    "WHERE USER = 'fcgi_app' AND STATE LIKE 'Waiting%';")
+                self.assertEqual(waiting.split("\n")[1], "0")
+        finally:
+            hold.join(20)
+        self.assertEqual(len(inst.get("/?format=json").json()["rows"]), 10)
+        log = inst.log()
+        self.assertEqual(log.count("database too slow: Query execution was interrupted "
+                                   "(max_statement_time exceeded)"), 1)
+        self.assertIn("database answering in time again", log)
+        self.assertNotIn("database connection lost", log)
+
     def test_back_off_after_a_failed_connect(self):
         """A database that accepts and never answers: one connect attempt
         per reconnect-delay-ms, and fast 503s in between."""
@@ -573,6 +603,30 @@ class StartAndStop(unittest.TestCase):
         self.assertEqual(len(json.loads(body)["rows"]), 10)
         self.assert_gone([master] + workers)
         self.assertIn("all workers stopped; exiting", inst.log())
+
+    def test_sigterm_drains_first_and_sigint_skips_the_drain(self):
+        inst = STACK.web_start("drain", settings={"workers": 2, "drain-seconds": 3})
+        master, workers = inst.master_pid(), inst.worker_pids()
+        t = time.monotonic()
+        os.kill(master, signal.SIGTERM)
+        time.sleep(0.3)
+        # out of service for the balancer, still serving pages
+        for probe in ("/healthz", "/readyz"):
+            r = inst.get(probe)
+            self.assertEqual((r.status, r.text()), (503, "stopping\n"), probe)
+        self.assertEqual(len(Page(inst.get("/").text()).rows), 10)
+        self.assertEqual(inst.worker_pids(), workers)
+        self.assert_gone([master] + workers, 10)
+        self.assertGreaterEqual(time.monotonic() - t, 3)
+        self.assertIn("stopping in 3000 ms", inst.log())
+        # SIGINT stops at once
+        inst = STACK.web_start("drain2", settings={"workers": 2, "drain-seconds": 30})
+        master, workers = inst.master_pid(), inst.worker_pids()
+        t = time.monotonic()
+        os.kill(master, signal.SIGINT)
+        self.assert_gone([master] + workers, 10)
+        self.assertLess(time.monotonic() - t, 5)
+        self.assertNotIn("stopping in", inst.log())
 
     def test_config_errors_stop_the_start(self):
         from stack import BINARY

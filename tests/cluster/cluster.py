@@ -1,0 +1,75 @@
+"""make cluster for tests: started and stopped by scripts/cluster.sh in a
+private state folder, with HAProxy's view read from its stats socket."""
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
+from stack import Instance, free_port  # noqa: E402
+
+INSTANCE_IDS = {"a": "i-0cluster0000000a", "c": "i-0cluster0000000c"}
+
+
+class Cluster:
+    def __init__(self):
+        self.state = tempfile.mkdtemp(prefix="fcgi-app-cluster-")
+        self.port = free_port()
+        self.lb = Instance(self.state, self.port)  # the balancer's front
+
+    def run(self, cmd):
+        env = dict(os.environ, CLUSTER_STATE=self.state, CLUSTER_PORT=str(self.port))
+        return subprocess.run([os.path.join(TOP, "scripts", "cluster.sh"), cmd], env=env,
+                              capture_output=True, text=True, timeout=300)
+
+    def start(self):
+        p = self.run("start")
+        if p.returncode != 0:
+            self.run("stop")
+            raise RuntimeError("cluster start failed:\n" + p.stdout + p.stderr)
+
+    def stop(self):
+        """Stops everything and removes the state; returns the output."""
+        p = self.run("stop")
+        subprocess.run(["rm", "-rf", self.state])
+        return p.stdout + p.stderr
+
+    def instance(self, zone):
+        """The instance of one zone (its pids and log; not its port)."""
+        return Instance(os.path.join(self.state, zone), None)
+
+    def served_by(self):
+        r = self.lb.get("/?format=json")
+        if r.status != 200:
+            return None
+        return r.json()["served_by"]["instance_id"]
+
+    def status(self):
+        """{server: status} from HAProxy's stats socket."""
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(5)
+        s.connect(os.path.join(self.state, "haproxy.sock"))
+        s.sendall(b"show stat\n")
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        s.close()
+        rows = [l.split(",") for l in data.decode().splitlines()
+                if l and not l.startswith("#")]
+        return {r[1]: r[17] for r in rows if r[0] == "targets" and r[1] in INSTANCE_IDS}
+
+    def wait_status(self, want, seconds, poke=True):
+        """Polls the balancer until its servers' status is want; with
+        poke, sends a request meanwhile to keep traffic flowing."""
+        deadline = time.monotonic() + seconds
+        while self.status() != want and time.monotonic() < deadline:
+            if poke:
+                self.served_by()
+            time.sleep(0.1)
+        return self.status()

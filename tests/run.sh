@@ -75,6 +75,10 @@ run_counted "integration" python3 tests/pyrun.py tests/integration/test_service.
 FCGI_APP_BIN=$top/build/asan/fcgi-app \
     run_counted "integration (ASan+UBSan)" python3 tests/pyrun.py tests/integration/test_service.py
 
+run_counted "bad input through nginx" python3 tests/pyrun.py tests/badinput/test_bad_input.py
+FCGI_APP_BIN=$top/build/asan/fcgi-app \
+    run_counted "bad input through nginx (ASan+UBSan)" \
+    python3 tests/pyrun.py tests/badinput/test_bad_input.py
 run_counted "cluster (network namespaces)" \
     env CLUSTER_MODE=netns python3 tests/pyrun.py tests/cluster/test_cluster.py
 run_counted "cluster (loopback addresses)" \

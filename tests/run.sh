@@ -74,6 +74,7 @@ run_check "unit (ASan+UBSan)" build/asan/unit-tests
 run_counted "integration" python3 tests/pyrun.py tests/integration/test_service.py
 FCGI_APP_BIN=$top/build/asan/fcgi-app \
     run_counted "integration (ASan+UBSan)" python3 tests/pyrun.py tests/integration/test_service.py
+run_counted "TLS to the database (own CA)" python3 tests/pyrun.py tests/integration/test_tls.py
 
 run_counted "bad input through nginx" python3 tests/pyrun.py tests/badinput/test_bad_input.py
 FCGI_APP_BIN=$top/build/asan/fcgi-app \

@@ -20,6 +20,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
 from stack import Page, Stack  # noqa: E402
+from tls import make_ca, make_server  # noqa: E402
 
 MIRROR = os.environ.get("DEBIAN_MIRROR", "http://deb.debian.org/debian")
 UPLOAD = "/tmp/fcgi-app-upload"   # where Packer's file provisioner puts it
@@ -130,18 +131,8 @@ class Rehearsal:
 
 def make_tls(d):
     """A CA and a server certificate for 127.0.0.1 and localhost."""
-    os.makedirs(d, exist_ok=True)
-
-    def o(*a):
-        sh("openssl", *a, cwd=d)
-    o("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
-      "/CN=fcgi-app test CA", "-keyout", "ca-key.pem", "-out", "ca.pem")
-    o("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
-      "-keyout", "server-key.pem", "-out", "server.csr")
-    with open(os.path.join(d, "san.ext"), "w") as f:
-        f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
-    o("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca-key.pem",
-      "-CAcreateserial", "-days", "2", "-extfile", "san.ext", "-out", "server-cert.pem")
+    make_ca(d)
+    make_server(d, d)
 
 
 def sql_string(s):

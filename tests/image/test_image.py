@@ -27,6 +27,7 @@ UPLOAD = "/tmp/fcgi-app-upload"   # where Packer's file provisioner puts it
 SSM_PATH = "/fcgi-app/"
 # a password the option file must carry intact
 PASSWORD = 'p#ss "w0rd" \\ with \'quotes\' $HOME ;x'
+ROLE_KEY_ID = "ASIATESTROLEKEY00001"  # the instance role's key in aws_standin.py
 R = None  # the rehearsal
 
 
@@ -200,6 +201,17 @@ def configure(*extra, imds_port=None):
                      "--no-restart", *extra, check=False, timeout=120)
 
 
+def files_holding(text):
+    """Every file of the root that holds text, as paths inside it; the
+    kernel's and the test's mounts are left out."""
+    tops = [os.path.join(R.root, d) for d in sorted(os.listdir(R.root))
+            if d not in ("proc", "sys", "dev", "run")]
+    p = sh("grep", "-rlF", "--", text, *tops, check=False)
+    if p.returncode not in (0, 1):
+        raise RuntimeError(p.stderr)
+    return sorted("/" + os.path.relpath(f, R.root) for f in p.stdout.splitlines())
+
+
 def unit_lines(key):
     with open(R.path("/etc/systemd/system/fcgi-app.service")) as f:
         return [l.split("=", 1)[1].strip() for l in f if l.startswith(key + "=")]
@@ -239,10 +251,11 @@ class A_Provisioned(unittest.TestCase):
         with open(R.path("/etc/nginx/sites-available/fcgi-app")) as f:
             self.assertEqual(f.read(), open(os.path.join(TOP, "nginx", "fcgi-app.conf")).read())
         self.assertTrue(os.path.exists(R.path("/etc/systemd/system/nginx.service.d/fcgi-app.conf")))
-        # no password or key anywhere in the image
-        p = sh("grep", "-rlF", PASSWORD, R.path("/etc"), R.path("/usr/local"),
-               R.path("/var"), R.path("/root"), check=False)
-        self.assertEqual(p.stdout, "")
+        # no password, private key or AWS credential anywhere in the image
+        self.assertEqual(files_holding(PASSWORD), [])
+        self.assertEqual(files_holding("PRIVATE KEY-----"), [])
+        self.assertEqual(files_holding("aws_secret_access_key"), [])
+        self.assertEqual(files_holding(ROLE_KEY_ID), [])
 
     def test_provisioning_runs_twice(self):
         self.assertEqual(len(R.provision_logs), 2)
@@ -364,3 +377,10 @@ class C_Serving(unittest.TestCase):
                 continue
         self.assertEqual(uids, {int(ids[2])})
         self.assertNotIn(PASSWORD, open(log).read())
+
+    def test_password_only_in_the_config(self):
+        """After boot-time configuration and serving, the password is in
+        one file of the whole root: the 0600 config.  (Before it, in
+        what the AMI is made of, it is nowhere: A_Provisioned.)"""
+        self.assertEqual(files_holding(PASSWORD), ["/etc/fcgi-app/fcgi-app.cnf"])
+        self.assertEqual(files_holding(ROLE_KEY_ID), [])

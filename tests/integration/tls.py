@@ -32,7 +32,8 @@ def make_server(d, ca_dir, san="DNS:localhost,IP:127.0.0.1"):
             "-CAkey", os.path.join(ca_dir, "ca-key.pem"), "-CAcreateserial",
             "-CAserial", os.path.join(d, "ca.srl"), "-days", "2", "-extfile", "san.ext",
             "-out", "server-cert.pem")
-    with open(ca) as src, open(os.path.join(d, "ca.pem"), "w") as dst:
-        dst.write(src.read())
+    if os.path.abspath(ca_dir) != os.path.abspath(d):
+        with open(ca) as src, open(os.path.join(d, "ca.pem"), "w") as dst:
+            dst.write(src.read())
     for name in os.listdir(d):  # keys for the server's user only
         os.chmod(os.path.join(d, name), 0o600 if name.endswith("key.pem") else 0o644)

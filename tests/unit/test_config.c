@@ -55,6 +55,7 @@ START_TEST(minimal_gets_defaults)
 	ck_assert_uint_eq(cfg.default_limit, 100);
 	ck_assert_uint_eq(cfg.max_limit, 1000);
 	ck_assert_uint_eq(cfg.workers, 8);
+	ck_assert_uint_eq(cfg.drain_seconds, 0);
 	ck_assert_int_eq(cfg.imds, 1);
 	ck_assert_str_eq(cfg.imds_host, "169.254.169.254");
 	ck_assert_int_eq(cfg.require_tls, 0);
@@ -85,6 +86,7 @@ START_TEST(full_file)
 	    "reconnect-delay-ms = 250\n"
 	    "retry-after = 2\n"
 	    "workers = 8\n"
+	    "drain-seconds = 15\n"
 	    "require-tls = on\n"
 	    "imds = off\n"
 	    "imds-host = 127.0.0.1\n"
@@ -100,6 +102,7 @@ START_TEST(full_file)
 	ck_assert_uint_eq(cfg.reconnect_delay_ms, 250);
 	ck_assert_uint_eq(cfg.retry_after, 2);
 	ck_assert_uint_eq(cfg.workers, 8);
+	ck_assert_uint_eq(cfg.drain_seconds, 15);
 	ck_assert_int_eq(cfg.require_tls, 1);
 	ck_assert_int_eq(cfg.imds, 0);
 	ck_assert_str_eq(cfg.imds_host, "127.0.0.1");
@@ -121,6 +124,8 @@ START_TEST(errors_name_file_and_line)
 	    "workers must be a whole number from 1 to 256");
 	fails_at("[fcgi-app]\ntable = demo\nworkers = 4x\n", 3, "workers");
 	fails_at("[fcgi-app]\ntable = demo\nworkers = -1\n", 3, "workers");
+	fails_at("[fcgi-app]\ntable = demo\ndrain-seconds = 601\n", 3,
+	    "drain-seconds must be a whole number from 0 to 600");
 	fails_at("[fcgi-app]\ntable = demo\nrequire-tls = maybe\n", 3,
 	    "require-tls must be on or off");
 	fails_at("[fcgi-app]\ntable = demo\nimds-host = metadata\n", 3,

@@ -19,30 +19,26 @@ class Closed(Exception):
         self.rest = rest
 
 
-def _read_until(sock, buf, marker, deadline):
-    while marker not in buf:
+def _fill(sock, buf, enough, deadline):
+    """Reads until enough(buf); raises Closed if the server closes first."""
+    while not enough(buf):
         left = deadline - time.monotonic()
         if left <= 0:
-            raise TimeoutError("no %r within the time allowed" % marker)
+            raise TimeoutError("the answer did not come in time")
         sock.settimeout(left)
         chunk = sock.recv(65536)
         if not chunk:
             raise Closed(buf)
         buf += chunk
     return buf
+
+
+def _read_until(sock, buf, marker, deadline):
+    return _fill(sock, buf, lambda b: marker in b, deadline)
 
 
 def _read_n(sock, buf, n, deadline):
-    while len(buf) < n:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError("body shorter than announced")
-        sock.settimeout(left)
-        chunk = sock.recv(65536)
-        if not chunk:
-            raise Closed(buf)
-        buf += chunk
-    return buf
+    return _fill(sock, buf, lambda b: len(b) >= n, deadline)
 
 
 class NoStatusLine(Exception):

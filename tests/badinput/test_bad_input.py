@@ -21,19 +21,16 @@ WEB = None
 def setUpModule():
     global STACK, WEB
     STACK = Stack()
+    STACK.up()
     try:
-        STACK.db_start()
-        STACK.db_load()
         WEB = STACK.web_start("bad", settings={"workers": 4})
     except Exception:
-        STACK.stop()
-        STACK.cleanup()
+        STACK.down()
         raise
 
 
 def tearDownModule():
-    STACK.stop()
-    STACK.cleanup()
+    STACK.down()  # fails on any sanitizer report
 
 
 def processes():

@@ -27,18 +27,11 @@ WORKERS = 4
 def setUpModule():
     global STACK
     STACK = Stack()
-    try:
-        STACK.db_start()
-        STACK.db_load()
-    except Exception:
-        STACK.stop()
-        STACK.cleanup()
-        raise
+    STACK.up()
 
 
 def tearDownModule():
-    STACK.stop()
-    STACK.cleanup()
+    STACK.down()
 
 
 def report(name, **figures):

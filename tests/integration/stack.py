@@ -17,6 +17,8 @@ import tempfile
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SCRIPTS = os.path.join(TOP, "scripts")
 BINARY = os.environ.get("FCGI_APP_BIN", os.path.join(TOP, "build", "fcgi-app"))
+# what AddressSanitizer, LeakSanitizer and UBSan write when they report
+SANITIZER_MARKERS = ("AddressSanitizer", "LeakSanitizer", "runtime error:")
 
 
 def free_port():
@@ -44,6 +46,7 @@ class Stack:
         os.chmod(self.dir, 0o711)
         self.db_state = os.path.join(self.dir, "a")
         self.instances = []
+        self.stopped = []  # instances web_stop took away
 
     # --- database -------------------------------------------------------
     def db_start(self):
@@ -113,6 +116,7 @@ class Stack:
     def web_stop(self, inst):
         run(os.path.join(SCRIPTS, "web.sh"), "stop", inst.state)
         self.instances.remove(inst)
+        self.stopped.append(inst)
 
     def stop(self):
         for inst in self.instances:
@@ -127,6 +131,33 @@ class Stack:
 
     def cleanup(self):
         shutil.rmtree(self.dir, ignore_errors=True)
+
+    def up(self):
+        """Starts the database and loads it; if that fails, tears down
+        and raises."""
+        try:
+            self.db_start()
+            self.db_load()
+        except Exception:
+            self.down()
+            raise
+
+    def down(self):
+        """Stops everything and removes the state.  Raises if a sanitizer
+        reported anything in a program's log: the sanitized build reports
+        leaks as it exits, so only now can they be seen."""
+        self.stop()
+        reports = []
+        for inst in self.stopped + self.instances:
+            log = inst.log() if os.path.exists(os.path.join(inst.state, "fcgi-app.log")) else ""
+            for marker in SANITIZER_MARKERS:
+                if marker in log:
+                    reports.append("%s in %s/fcgi-app.log:\n%s" % (marker, inst.state,
+                                                                  log[-4000:]))
+                    break
+        self.cleanup()
+        if reports:
+            raise AssertionError("\n".join(reports))
 
 
 class Response:

@@ -31,14 +31,12 @@ def setUpModule():
         db_restart("good")
         STACK.db_load()
     except Exception:
-        STACK.stop()
-        STACK.cleanup()
+        STACK.down()
         raise
 
 
 def tearDownModule():
-    STACK.stop()
-    STACK.cleanup()
+    STACK.down()
 
 
 def db_restart(certs):

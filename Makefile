@@ -44,7 +44,7 @@ LDFLAGS_ALL := $(LDHARDEN) $(LDSAN) $(LDFLAGS)
 
 .PHONY: all install deps dev dev-stop test unit-test packer-check ami \
         stack-check stack-deploy stack-smoke stack-delete cluster cluster-stop \
-        bench clean help
+        bench fuzz clean help
 
 all: $(BUILD)/fcgi-app ## build the program into build/
 
@@ -102,6 +102,40 @@ cluster-stop: ## stop what make cluster started
 bench: deps all ## benchmark the page against this machine's limits
 	@python3 bench/bench.py
 
+# libFuzzer harnesses (tests/fuzz/), built with clang under ASan+UBSan
+# from the product's sources, compiled again for them in build/fuzz/obj
+FUZZ_CC     ?= clang
+FUZZ_DIR    := $(BUILD)/fuzz
+FUZZ_NAMES  := fuzz_query fuzz_escape
+FUZZ_BINS   := $(addprefix $(FUZZ_DIR)/,$(FUZZ_NAMES))
+FUZZ_SAN    := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS := -std=c11 -O1 -g -fno-omit-frame-pointer $(FUZZ_SAN) $(WARN) \
+               -D_DEFAULT_SOURCE -I$(SRC_DIR) -Itests/fuzz -MMD -MP
+# each harness: the product's objects it tests (out.o, which the shared
+# sink needs, always), then its own; the sink and the validators
+FUZZ_CHECKS := support.o utf8_valid.o json_valid.o
+fuzz_objs    = $(addprefix $(FUZZ_DIR)/obj/,$(sort out.o $(1))) \
+               $(addprefix $(FUZZ_DIR)/harness/,$(2) $(FUZZ_CHECKS))
+
+$(FUZZ_DIR)/obj/%.o: $(SRC_DIR)/%.c
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(FUZZ_DIR)/harness/%.o: tests/fuzz/%.c
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(FUZZ_DIR)/fuzz_query: $(call fuzz_objs,http.o,fuzz_query.o)
+$(FUZZ_DIR)/fuzz_escape: $(call fuzz_objs,html.o json.o utf8.o,fuzz_escape.o)
+$(FUZZ_BINS):
+	@echo "  LINK    $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -o $@ $^
+
+fuzz: deps $(FUZZ_BINS) ## build the libFuzzer harnesses into build/fuzz/
+	@echo "run one: $(FUZZ_DIR)/fuzz_query -max_total_time=600 tests/fuzz/corpus/fuzz_query"
+
 packer-check: all ## packer fmt/validate, shellcheck, systemd-analyze verify
 	@packer/check.sh
 
@@ -123,4 +157,5 @@ stack-delete: ## delete the stack in AWS
 clean: ## remove build output
 	rm -rf $(BUILD)
 
--include $(LIB_OBJS:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_OBJS:.o=.d)
+-include $(LIB_OBJS:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_OBJS:.o=.d) \
+         $(wildcard $(FUZZ_DIR)/obj/*.d $(FUZZ_DIR)/harness/*.d)

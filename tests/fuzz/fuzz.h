@@ -51,6 +51,18 @@ size_t utf8_seq_len(const char *p, size_t n);
 int json_valid(const char *p, size_t n);
 
 /*
+ * json_valid, which also finds the members called names[k] (as written,
+ * escapes and all) of the top-level object: the text of the value of
+ * the last one of each name is at p[found[k].off..+found[k].len), and
+ * found[k].len is 0 where there is none.
+ */
+struct json_span {
+	size_t off, len;
+};
+int json_find(const char *p, size_t n, const char *const names[],
+    size_t nnames, struct json_span found[]);
+
+/*
  * Decodes the inside of a JSON string (no quotes) into dst, which holds
  * cap bytes.  Returns the decoded length, or -1 if p[0..n) is not a
  * valid string body or the result does not fit.

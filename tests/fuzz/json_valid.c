@@ -1,6 +1,7 @@
 /*
- * A recursive-descent JSON validator (RFC 8259), and the decoder of a
- * string's inside that shares its string rules.
+ * A recursive-descent JSON validator (RFC 8259), which can also find a
+ * member of the top-level object, and the decoder of a string's inside
+ * that shares its string rules.
  */
 #include <string.h>
 
@@ -12,6 +13,9 @@ struct rd {
 	char *dst; /* decoded string bytes go here, if not NULL */
 	size_t cap, len;
 	int depth;
+	const char *const *names; /* top-level members to find */
+	size_t nnames;
+	struct json_span *found;
 };
 
 static int value(struct rd *r);
@@ -213,6 +217,20 @@ literal(struct rd *r, const char *word)
 	return 1;
 }
 
+/* Notes where the value of a top-level member that is looked for is. */
+static void
+found(struct rd *r, size_t name, size_t name_end, size_t start)
+{
+	size_t k;
+
+	for (k = 0; k < r->nnames; k++)
+		if (name_end - name == strlen(r->names[k]) &&
+		    memcmp(r->p + name, r->names[k], name_end - name) == 0) {
+			r->found[k].off = start;
+			r->found[k].len = r->i - start;
+		}
+}
+
 /* The members of an object or the elements of an array, r->i past the
  * opening bracket. */
 static int
@@ -224,17 +242,25 @@ members(struct rd *r, char close, int keyed)
 		return 1;
 	}
 	for (;;) {
+		size_t name = 0, name_end = 0, start;
+
 		if (keyed) {
 			ws(r);
+			name = r->i + 1;
 			if (!string(r))
 				return 0;
+			name_end = r->i - 1;
 			ws(r);
 			if (!at(r, ':'))
 				return 0;
 			r->i++;
 		}
+		ws(r);
+		start = r->i;
 		if (!value(r))
 			return 0;
+		if (keyed && r->depth == 1)
+			found(r, name, name_end, start);
 		ws(r);
 		if (at(r, close)) {
 			r->i++;
@@ -278,21 +304,36 @@ value(struct rd *r)
 	}
 }
 
+static int
+document(struct rd *r)
+{
+	if (!value(r))
+		return 0;
+	ws(r);
+	return r->i == r->n;
+}
+
 int
 json_valid(const char *p, size_t n)
 {
-	struct rd r = {p, n, 0, NULL, 0, 0, 0};
+	return json_find(p, n, NULL, 0, NULL);
+}
 
-	if (!value(&r))
-		return 0;
-	ws(&r);
-	return r.i == n;
+int
+json_find(const char *p, size_t n, const char *const names[], size_t nnames,
+    struct json_span found[])
+{
+	struct rd r = {p, n, 0, NULL, 0, 0, 0, names, nnames, found};
+
+	if (nnames > 0)
+		memset(found, 0, nnames * sizeof(found[0]));
+	return document(&r);
 }
 
 long
 json_unescape(const char *p, size_t n, char *dst, size_t cap)
 {
-	struct rd r = {p, n, 0, dst, cap, 0, 0};
+	struct rd r = {p, n, 0, dst, cap, 0, 0, NULL, 0, NULL};
 
 	return chars(&r, 0) ? (long)r.len : -1;
 }

@@ -147,7 +147,7 @@ $(FUZZ_BINS):
 	$(Q)$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $^
 
 fuzz: deps $(FUZZ_BINS) ## build the libFuzzer harnesses into build/fuzz/
-	@echo "run one: $(FUZZ_DIR)/fuzz_query -max_total_time=600 tests/fuzz/corpus/fuzz_query"
+	@echo "fuzz for longer: FUZZ_SECONDS=600 tests/fuzz/run.sh"
 
 packer-check: all ## packer fmt/validate, shellcheck, systemd-analyze verify
 	@packer/check.sh

@@ -219,7 +219,7 @@ literal(struct rd *r, const char *word)
 
 /* Notes where the value of a top-level member that is looked for is. */
 static void
-found(struct rd *r, size_t name, size_t name_end, size_t start)
+note_member(struct rd *r, size_t name, size_t name_end, size_t start)
 {
 	size_t k;
 
@@ -231,8 +231,10 @@ found(struct rd *r, size_t name, size_t name_end, size_t start)
 		}
 }
 
-/* The members of an object or the elements of an array, r->i past the
- * opening bracket. */
+/*
+ * The members of an object or the elements of an array, r->i past the
+ * opening bracket.
+ */
 static int
 members(struct rd *r, char close, int keyed)
 {
@@ -260,7 +262,7 @@ members(struct rd *r, char close, int keyed)
 		if (!value(r))
 			return 0;
 		if (keyed && r->depth == 1)
-			found(r, name, name_end, start);
+			note_member(r, name, name_end, start);
 		ws(r);
 		if (at(r, close)) {
 			r->i++;

@@ -58,12 +58,27 @@ check_err(const char *err, size_t errlen)
 	FUZZ_CHECK(err[0] != '\0');
 }
 
+/* The length of the longest line, without its newline. */
+static size_t
+longest_line(const uint8_t *data, size_t size)
+{
+	size_t i, start = 0, max = 0;
+
+	for (i = 0; i <= size; i++)
+		if (i == size || data[i] == '\n') {
+			if (i - start > max)
+				max = i - start;
+			start = i + 1;
+		}
+	return max;
+}
+
 /*
  * Loads path; on failure loads it again into an error buffer of exactly
  * small bytes, whose message must be the start of the whole one.
  */
 static void
-check_load(const char *path, size_t small)
+check_load(const char *path, const uint8_t *data, size_t size, size_t small)
 {
 	static struct config cfg, again;
 	char err[ERR_LEN], *cut = NULL;
@@ -72,6 +87,11 @@ check_load(const char *path, size_t small)
 	memset(err, 0xA5, sizeof(err));
 	rc = config_load(&cfg, path, err, sizeof(err));
 	FUZZ_CHECK(rc == 0 || rc == -1);
+	/* a NUL byte is no text: no line would mean what it says */
+	if (memchr(data, '\0', size) != NULL)
+		FUZZ_CHECK(rc == -1);
+	if (longest_line(data, size) <= CONFIG_LINE_MAX)
+		FUZZ_CHECK(rc == 0 || strstr(err, "longer than") == NULL);
 	if (rc == 0) {
 		check_config(&cfg, path);
 		return;
@@ -134,7 +154,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	n = snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	FUZZ_CHECK(n > 0 && (size_t)n < sizeof(path));
 	before = free_fd();
-	check_load(path, 2 + size % 64);
+	check_load(path, data, size, 2 + size % 64);
 	/* a FILE left open is no leak to LeakSanitizer: glibc lists them */
 	FUZZ_CHECK(free_fd() == before);
 	check_ident(data, size);

@@ -88,7 +88,7 @@ check_load(const char *path, const uint8_t *data, size_t size, size_t small)
 	rc = config_load(&cfg, path, err, sizeof(err));
 	FUZZ_CHECK(rc == 0 || rc == -1);
 	/* a NUL byte is no text: no line would mean what it says */
-	if (memchr(data, '\0', size) != NULL)
+	if (size > 0 && memchr(data, '\0', size) != NULL)
 		FUZZ_CHECK(rc == -1);
 	if (longest_line(data, size) <= CONFIG_LINE_MAX)
 		FUZZ_CHECK(rc == 0 || strstr(err, "longer than") == NULL);
@@ -114,7 +114,8 @@ check_ident(const uint8_t *data, size_t size)
 	size_t i, n = size < sizeof(s) - 1 ? size : sizeof(s) - 1;
 	int ok, digits = 1;
 
-	memcpy(s, data, n);
+	if (n > 0)
+		memcpy(s, data, n);
 	s[n] = '\0';
 	n = strlen(s);
 	ok = n > 0 && n <= CONFIG_IDENT_MAX;

@@ -122,6 +122,63 @@ check_link(const struct query *q, const struct limits *lim)
 	FUZZ_CHECK(back.after == q->after);
 }
 
+static int
+same_query(const struct query *a, const struct query *b)
+{
+	return a->format == b->format && a->format_given == b->format_given &&
+	    a->limit == b->limit && a->has_after == b->has_after &&
+	    a->after == b->after;
+}
+
+/*
+ * Parses qs rewritten in a way that must not change what it asks for:
+ * percent-encoding every byte but & = and + (in a query without %),
+ * or the parameters in the opposite order.  The rewrite fits in
+ * HTTP_QUERY_MAX, or it is not made.
+ */
+static void
+check_rewritten(const char *qs, int ra, const struct query *a)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char buf[HTTP_QUERY_MAX + 1], err[ERR_LEN];
+	size_t len = strlen(qs), k = 0, i, end;
+	struct query r;
+
+	if (strchr(qs, '%') == NULL && 3 * len <= HTTP_QUERY_MAX) {
+		for (i = 0; i < len; i++) {
+			unsigned char c = (unsigned char)qs[i];
+
+			if (c == '&' || c == '=' || c == '+') {
+				buf[k++] = (char)c;
+				continue;
+			}
+			buf[k++] = '%';
+			buf[k++] = hex[c >> 4];
+			buf[k++] = hex[c & 15];
+		}
+		buf[k] = '\0';
+		FUZZ_CHECK(http_parse_query(buf, usual.def, usual.max, &r, err,
+		    sizeof(err)) == ra);
+		FUZZ_CHECK(ra != 0 || same_query(a, &r));
+	}
+	if (len > HTTP_QUERY_MAX)
+		return;
+	/* the pairs from last to first, each followed by & */
+	k = 0;
+	for (end = len; end > 0; end = i > 0 ? i - 1 : 0) {
+		for (i = end; i > 0 && qs[i - 1] != '&'; i--)
+			;
+		memcpy(buf + k, qs + i, end - i);
+		k += end - i;
+		buf[k++] = '&';
+		if (i == 0)
+			break;
+	}
+	buf[k > 0 ? k - 1 : 0] = '\0';
+	FUZZ_CHECK(http_parse_query(buf, usual.def, usual.max, &r, err,
+	    sizeof(err)) == 0 ? ra == 0 && same_query(a, &r) : ra != 0);
+}
+
 static void
 check_query(const char *qs, size_t small)
 {
@@ -148,6 +205,7 @@ check_query(const char *qs, size_t small)
 		FUZZ_CHECK(ra == 0);
 	if (rc == 0)
 		FUZZ_CHECK(ra == 0 && c.limit == 1);
+	check_rewritten(qs, ra, &a);
 }
 
 static void

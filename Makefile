@@ -44,7 +44,7 @@ LDFLAGS_ALL := $(LDHARDEN) $(LDSAN) $(LDFLAGS)
 
 .PHONY: all install deps dev dev-stop test test-faults unit-test packer-check ami \
         stack-check stack-deploy stack-smoke stack-delete cluster cluster-stop \
-        bench clean help
+        bench fuzz clean help
 
 all: $(BUILD)/fcgi-app ## build the program into build/
 
@@ -105,6 +105,53 @@ cluster-stop: ## stop what make cluster started
 bench: deps all ## benchmark the page against this machine's limits
 	@python3 bench/bench.py
 
+# libFuzzer harnesses (tests/fuzz/), built with clang under ASan+UBSan
+# from the product's sources, compiled again for them in build/fuzz/obj
+FUZZ_CC     ?= clang
+FUZZ_DIR    := $(BUILD)/fuzz
+FUZZ_NAMES  := fuzz_query fuzz_escape fuzz_config fuzz_page
+FUZZ_BINS   := $(addprefix $(FUZZ_DIR)/,$(FUZZ_NAMES))
+FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=all
+# the project's warnings, less clang's -Wcast-align, which (unlike gcc's
+# on x86) flags config.c's casts of a settings-table field to its type
+FUZZ_WARN   := $(filter-out -Wcast-align,$(WARN))
+FUZZ_CFLAGS := -std=c11 -O1 -g -fno-omit-frame-pointer $(FUZZ_SAN) \
+               $(FUZZ_WARN) -D_DEFAULT_SOURCE -I$(SRC_DIR) -Itests/fuzz -MMD -MP
+# each harness: the product's objects it tests (out.o, which the shared
+# sink needs, always), then its own; last the sink and the validators,
+# which are left out of the coverage that steers the fuzzer
+FUZZ_CHECKS := support.o utf8_valid.o json_valid.o
+fuzz_objs    = $(addprefix $(FUZZ_DIR)/obj/,$(sort out.o $(1))) \
+               $(addprefix $(FUZZ_DIR)/harness/,$(2)) \
+               $(addprefix $(FUZZ_DIR)/check/,$(FUZZ_CHECKS))
+
+$(FUZZ_DIR)/obj/%.o: $(SRC_DIR)/%.c
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	$(Q)$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(FUZZ_DIR)/harness/%.o: tests/fuzz/%.c
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	$(Q)$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(FUZZ_DIR)/check/%.o: tests/fuzz/%.c
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(FUZZ_DIR)/fuzz_query: $(call fuzz_objs,http.o,fuzz_query.o)
+$(FUZZ_DIR)/fuzz_escape: $(call fuzz_objs,html.o json.o utf8.o,fuzz_escape.o)
+$(FUZZ_DIR)/fuzz_config: $(call fuzz_objs,config.o log.o,fuzz_config.o)
+$(FUZZ_DIR)/fuzz_page: $(call fuzz_objs,page.o html.o json.o utf8.o http.o, \
+                       fuzz_page.o fake_db.o)
+$(FUZZ_BINS):
+	@echo "  LINK    $@"
+	$(Q)$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $^
+
+fuzz: deps $(FUZZ_BINS) ## build the libFuzzer harnesses into build/fuzz/
+	@echo "fuzz for longer: FUZZ_SECONDS=600 tests/fuzz/run.sh"
+
 packer-check: all ## packer fmt/validate, shellcheck, systemd-analyze verify
 	@packer/check.sh
 
@@ -126,4 +173,5 @@ stack-delete: ## delete the stack in AWS
 clean: ## remove build output
 	rm -rf $(BUILD)
 
--include $(LIB_OBJS:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_OBJS:.o=.d)
+-include $(LIB_OBJS:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_OBJS:.o=.d) \
+         $(wildcard $(FUZZ_DIR)/*/*.d)

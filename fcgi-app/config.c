@@ -305,6 +305,22 @@ parse_line(struct config *cfg, char *line, int *group, char *why,
 	return apply(cfg, name, value, why, whylen);
 }
 
+/*
+ * fgets, and how much it read: the buffer is filled with bytes other
+ * than NUL first, so the last NUL in it is the one fgets wrote, whatever
+ * NUL bytes the line holds.  Returns 0 at the end of the file.
+ */
+static int
+read_line(FILE *f, char *line, size_t cap, size_t *len)
+{
+	memset(line, 'x', cap);
+	if (fgets(line, (int)cap, f) == NULL)
+		return 0;
+	for (*len = cap - 1; line[*len] != '\0'; (*len)--)
+		;
+	return 1;
+}
+
 int
 config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 {
@@ -313,6 +329,7 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 	struct stat st;
 	unsigned lineno = 0;
 	int group = 0, seen_ours = 0, rc = -1;
+	size_t len;
 
 	config_defaults(cfg);
 	if (strlen(path) >= sizeof(cfg->path)) {
@@ -332,9 +349,15 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 	if (st.st_mode & 077)
 		log_msg("warning: %s is readable by others; it may hold the "
 		    "database password (chmod 600)", path);
-	while (fgets(line, sizeof(line), f) != NULL) {
+	while (read_line(f, line, sizeof(line), &len)) {
 		lineno++;
-		if (strchr(line, '\n') == NULL && !feof(f)) {
+		if (strlen(line) != len) {
+			/* the rest of the line would be lost without a word */
+			fmt_err(err, errlen, path, lineno, "NUL byte in the "
+			    "line: not a text file");
+			goto out;
+		}
+		if (line[len - 1] != '\n' && !feof(f)) {
 			fmt_err(err, errlen, path, lineno, "line longer than %d "
 			    "bytes", CONFIG_LINE_MAX);
 			goto out;

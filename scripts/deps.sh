@@ -10,6 +10,7 @@ packages=(
     haproxy                             # the balancer of make cluster
     mariadb-server-core mariadb-client  # the private database (no service)
     check python3 curl shellcheck git   # tests
+    clang libclang-rt-14-dev            # tests: the libFuzzer harnesses
     packer systemd                      # the image: packer-check
     debootstrap iproute2 openssl        # the image: offline rehearsal
     python3-yaml                        # the stack: stack-check

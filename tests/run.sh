@@ -71,6 +71,7 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 run_check "unit" build/unit-tests
 run_check "unit (ASan+UBSan)" build/asan/unit-tests
+run_counted "fuzz (libFuzzer, ASan+UBSan)" tests/fuzz/run.sh
 run_counted "integration" python3 tests/pyrun.py tests/integration/test_service.py
 FCGI_APP_BIN=$top/build/asan/fcgi-app \
     run_counted "integration (ASan+UBSan)" python3 tests/pyrun.py tests/integration/test_service.py

@@ -11,9 +11,9 @@
 static struct config cfg;
 static char err[512], path[64];
 
-/* Writes text to a new temporary file and loads it. */
+/* Writes n bytes of text to a new temporary file and loads it. */
 static int
-load(const char *text)
+load_n(const char *text, size_t n)
 {
 	FILE *f;
 	int fd;
@@ -23,12 +23,18 @@ load(const char *text)
 	ck_assert_int_ge(fd, 0);
 	f = fdopen(fd, "w");
 	ck_assert_ptr_nonnull(f);
-	ck_assert_int_ge(fputs(text, f), 0);
+	ck_assert_uint_eq(fwrite(text, 1, n, f), n);
 	ck_assert_int_eq(fclose(f), 0);
 	err[0] = '\0';
 	fd = config_load(&cfg, path, err, sizeof(err));
 	unlink(path);
 	return fd;
+}
+
+static int
+load(const char *text)
+{
+	return load_n(text, strlen(text));
 }
 
 /* The error names the file and line, and says what is wrong. */
@@ -178,6 +184,19 @@ START_TEST(long_line)
 }
 END_TEST
 
+START_TEST(nul_byte)
+{
+	/* not taken for a long line, nor cut short at the end of the file */
+	static const char inside[] = "[fcgi-app]\ntable = de\0mo\n";
+	static const char at_end[] = "[fcgi-app]\ntable = demo\0 x";
+
+	ck_assert_int_eq(load_n(inside, sizeof(inside) - 1), -1);
+	ck_assert_msg(strstr(err, ":2: NUL byte") != NULL, "%s", err);
+	ck_assert_int_eq(load_n(at_end, sizeof(at_end) - 1), -1);
+	ck_assert_msg(strstr(err, ":2: NUL byte") != NULL, "%s", err);
+}
+END_TEST
+
 START_TEST(missing_file)
 {
 	ck_assert_int_eq(config_load(&cfg, "/nonexistent/fcgi-app.cnf", err,
@@ -221,6 +240,7 @@ suite_config(void)
 	tcase_add_test(tc, quotes_and_comments);
 	tcase_add_test(tc, errors_without_line);
 	tcase_add_test(tc, long_line);
+	tcase_add_test(tc, nul_byte);
 	tcase_add_test(tc, missing_file);
 	tcase_add_test(tc, identifiers);
 	suite_add_tcase(s, tc);

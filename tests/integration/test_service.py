@@ -438,6 +438,43 @@ class TableChanges(unittest.TestCase):
         self.assertEqual(r.json()["rows"], [{"id": 1, "b": 7}, {"id": 2, "b": 7}])
 
 
+class JsonKeys(unittest.TestCase):
+    """Column names as JSON keys on every row: ones that need escaping,
+    more columns than the page holds keys for, and longer names than it
+    has room for."""
+
+    def check(self, table, names, values):
+        inst = STACK.web_start(table, settings={"table": table, "workers": 1})
+        doc = inst.get("/?format=json").json()
+        self.assertEqual(doc["columns"], names)
+        self.assertEqual([list(r.keys()) for r in doc["rows"]], [names] * len(values))
+        self.assertEqual([list(r.values()) for r in doc["rows"]], values)
+        self.assertEqual(Page(inst.get("/").text()).headers, names)
+
+    def test_names_that_need_escaping(self):
+        STACK.sql("CREATE TABLE oddnames (id INT PRIMARY KEY, `say \"hi\"` INT,"
+                  " `back\\slash` CHAR(1), `서울 ☃` CHAR(2), plain CHAR(1));"
+                  "INSERT INTO oddnames VALUES (1, 2, 'x', '가나', 'p'),"
+                  " (2, NULL, NULL, NULL, NULL);"
+                  "GRANT SELECT ON oddnames TO 'fcgi_app'@'%';")
+        self.check("oddnames", ["id", 'say "hi"', "back\\slash", "서울 ☃", "plain"],
+                   [[1, 2, "x", "가나", "p"], [2, None, None, None, None]])
+
+    def test_many_columns_and_long_names(self):
+        for table, names in (
+                ("manycols", ["id"] + ["c%03d" % i for i in range(1, 80)]),
+                ("longnames", ["id"] + [("n%02d_" % i) + "x" * 60 for i in range(1, 40)])):
+            STACK.sql("CREATE TABLE %s (%s);"
+                      "INSERT INTO %s VALUES (%s), (%s);"
+                      "GRANT SELECT ON %s TO 'fcgi_app'@'%%';" % (
+                          table, ", ".join("`%s` INT%s" % (n, " PRIMARY KEY" if n == "id" else "")
+                                           for n in names),
+                          table, ", ".join(str(i) for i in range(1, len(names) + 1)),
+                          ", ".join(["2"] + ["NULL"] * (len(names) - 1)), table))
+            self.check(table, names, [list(range(1, len(names) + 1)),
+                                      [2] + [None] * (len(names) - 1)])
+
+
 class ExtremeKeys(unittest.TestCase):
     def test_smallest_and_largest_keys_are_shown(self):
         STACK.sql("CREATE TABLE edges (id BIGINT PRIMARY KEY, v CHAR(3));"

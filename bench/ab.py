@@ -7,8 +7,10 @@ runs against every build in turn, the order rotating from round to round.
 It prints, for each load, every build's median rate and p99 and its rate
 as a ratio of the first build's.
 
-    python3 bench/ab.py [--rounds N] [--seconds S] [--rows N]
+    python3 bench/ab.py [--rounds N] [--seconds S] [--rows N] [--only WORD]
                         [--site LABEL=SITE.conf ...] LABEL=BINARY ...
+
+--only runs just the loads whose name holds WORD (e.g. big, json).
 
 --site gives a build's instance another nginx site file in place of
 nginx/fcgi-app.conf (the listen and socket lines are replaced the same
@@ -69,11 +71,13 @@ def main():
     ap.add_argument("--rows", type=int, default=20000)
     ap.add_argument("--workers", type=int, default=8)
     ap.add_argument("--site", action="append", default=[])
+    ap.add_argument("--only", default="")
     ap.add_argument("builds", nargs="+", help="LABEL=BINARY")
     args = ap.parse_args()
     builds = [b.split("=", 1) for b in args.builds]
     sites = dict(s.split("=", 1) for s in args.site)
-    results = {(load[0], label): [] for load in LOADS for label, _ in builds}
+    loads = [load for load in LOADS if args.only in load[0]]
+    results = {(load[0], label): [] for load in loads for label, _ in builds}
     stack = Stack()
     try:
         stack.db_start()
@@ -95,7 +99,7 @@ def main():
             wrk("http://127.0.0.1:%d/" % inst.port, 16, 1)
         for rnd in range(args.rounds):
             order = builds[rnd % len(builds):] + builds[:rnd % len(builds)]
-            for name, table, path, conns in LOADS:
+            for name, table, path, conns in loads:
                 for label, _ in order:
                     inst = insts[(label, table)]
                     r = wrk("http://127.0.0.1:%d%s" % (inst.port, path), conns, args.seconds)
@@ -110,7 +114,7 @@ def main():
         stack.cleanup()
     base = builds[0][0]
     print("\n%-26s %-10s %10s %10s %8s" % ("load", "build", "req/s", "p99 ms", "ratio"))
-    for name, _, _, _ in LOADS:
+    for name, _, _, _ in loads:
         base_rps = statistics.median(r["rps"] for r in results[(name, base)])
         for label, _ in builds:
             rs = results[(name, label)]

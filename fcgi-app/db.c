@@ -12,10 +12,38 @@
 #include <mysqld_error.h>
 
 #include "clock.h"
+#include "dbtext.h"
 #include "log.h"
 
 #define DB_CHUNK 1024 /* bytes of a value held at a time */
 #define DB_QUERY_MAX 512
+
+/*
+ * How a column is fetched.  Integers, dates and times arrive in binary
+ * and dbtext prints them; that skips the client library's sprintf for
+ * every such cell.  Everything else, DECIMAL, FLOAT, DOUBLE and BIT
+ * included, is fetched as text the client library made: printing
+ * floating point exactly as it does is not worth the risk.
+ */
+enum db_kind {
+	KIND_TEXT,
+	KIND_INT,
+	KIND_DATE,
+	KIND_DATETIME,
+	KIND_TIME,
+};
+
+/* The binary value of one native column, and how to print it. */
+struct db_native {
+	union {
+		long long i;
+		MYSQL_TIME t;
+	} v;
+	enum db_kind kind;
+	unsigned width;    /* KIND_INT: ZEROFILL display width, or 0 */
+	unsigned decimals; /* temporal kinds: fractional digits, 0 to 6 */
+	my_bool is_unsigned;
+};
 
 struct db {
 	const struct config *cfg;
@@ -26,6 +54,7 @@ struct db {
 	unsigned ncols;
 	int key_col;
 	struct db_col *cols;
+	struct db_native *nat;
 	MYSQL_BIND *res;
 	char *bufs;
 	unsigned long *lens;
@@ -88,6 +117,7 @@ db_disconnect(struct db *db)
 	if (db->mysql != NULL)
 		mysql_close(db->mysql);
 	free(db->cols);
+	free(db->nat);
 	free(db->res);
 	free(db->bufs);
 	free(db->lens);
@@ -97,6 +127,7 @@ db_disconnect(struct db *db)
 	db->stmt = NULL;
 	db->mysql = NULL;
 	db->cols = NULL;
+	db->nat = NULL;
 	db->res = NULL;
 	db->bufs = NULL;
 	db->lens = NULL;
@@ -159,6 +190,67 @@ is_numeric(enum enum_field_types t)
 	}
 }
 
+/* Which way a column is fetched; see enum db_kind. */
+static enum db_kind
+kind_of(const MYSQL_FIELD *f)
+{
+	switch (f->type) {
+	case MYSQL_TYPE_TINY:
+	case MYSQL_TYPE_SHORT:
+	case MYSQL_TYPE_INT24:
+	case MYSQL_TYPE_LONG:
+	case MYSQL_TYPE_LONGLONG:
+	case MYSQL_TYPE_YEAR:
+		/* a ZEROFILL width too wide for dbtext: the library pads */
+		return (f->flags & ZEROFILL_FLAG) && (!(f->flags &
+		    UNSIGNED_FLAG) || f->length > DBTEXT_WIDTH_MAX) ?
+		    KIND_TEXT : KIND_INT;
+	case MYSQL_TYPE_DATE:
+		return KIND_DATE;
+	case MYSQL_TYPE_DATETIME:
+	case MYSQL_TYPE_TIMESTAMP:
+		return f->decimals <= 6 ? KIND_DATETIME : KIND_TEXT;
+	case MYSQL_TYPE_TIME:
+		return f->decimals <= 6 ? KIND_TIME : KIND_TEXT;
+	default:
+		return KIND_TEXT;
+	}
+}
+
+/* Binds column i to its native buffer, or to its text buffer. */
+static void
+db_bind_column(struct db *db, unsigned i, const MYSQL_FIELD *f)
+{
+	struct db_native *nv = &db->nat[i];
+	MYSQL_BIND *b = &db->res[i];
+
+	nv->kind = kind_of(f);
+	nv->is_unsigned = (f->flags & UNSIGNED_FLAG) != 0;
+	nv->width = (f->flags & ZEROFILL_FLAG) ? (unsigned)f->length : 0;
+	nv->decimals = f->decimals;
+	b->length = &db->lens[i];
+	b->is_null = &db->nulls[i];
+	b->error = &db->errs[i];
+	switch (nv->kind) {
+	case KIND_INT:
+		b->buffer_type = MYSQL_TYPE_LONGLONG;
+		b->buffer = &nv->v.i;
+		b->is_unsigned = nv->is_unsigned;
+		break;
+	case KIND_DATE:
+	case KIND_DATETIME:
+	case KIND_TIME:
+		b->buffer_type = f->type; /* the library fills a MYSQL_TIME */
+		b->buffer = &nv->v.t;
+		break;
+	default:
+		b->buffer_type = MYSQL_TYPE_STRING;
+		b->buffer = db->bufs + (size_t)i * DB_CHUNK;
+		b->buffer_length = DB_CHUNK;
+		break;
+	}
+}
+
 /* Sets up result buffers for the prepared statement's columns. */
 static enum db_rc
 db_bind_result(struct db *db)
@@ -172,13 +264,15 @@ db_bind_result(struct db *db)
 	n = mysql_num_fields(db->meta);
 	f = mysql_fetch_fields(db->meta);
 	db->cols = calloc(n, sizeof(*db->cols));
+	db->nat = calloc(n, sizeof(*db->nat));
 	db->res = calloc(n, sizeof(*db->res));
 	db->bufs = malloc((size_t)n * DB_CHUNK);
 	db->lens = calloc(n, sizeof(*db->lens));
 	db->nulls = calloc(n, sizeof(*db->nulls));
 	db->errs = calloc(n, sizeof(*db->errs));
-	if (n == 0 || db->cols == NULL || db->res == NULL || db->bufs == NULL ||
-	    db->lens == NULL || db->nulls == NULL || db->errs == NULL)
+	if (n == 0 || db->cols == NULL || db->nat == NULL || db->res == NULL ||
+	    db->bufs == NULL || db->lens == NULL || db->nulls == NULL ||
+	    db->errs == NULL)
 		return DB_ERROR;
 	db->ncols = n;
 	db->key_col = -1;
@@ -188,12 +282,7 @@ db_bind_result(struct db *db)
 		db->cols[i].numeric = is_numeric(f[i].type);
 		if (strcasecmp(f[i].name, db->cfg->key) == 0)
 			db->key_col = (int)i;
-		db->res[i].buffer_type = MYSQL_TYPE_STRING;
-		db->res[i].buffer = db->bufs + (size_t)i * DB_CHUNK;
-		db->res[i].buffer_length = DB_CHUNK;
-		db->res[i].length = &db->lens[i];
-		db->res[i].is_null = &db->nulls[i];
-		db->res[i].error = &db->errs[i];
+		db_bind_column(db, i, &f[i]);
 	}
 	if (db->key_col < 0) {
 		log_msg("table `%s` has no column `%s` to page by (set key = "
@@ -440,8 +529,49 @@ db_cell_is_null(const struct db *db, unsigned i)
 	return db->nulls[i];
 }
 
-enum db_rc
-db_cell(struct db *db, unsigned i, db_chunk_fn fn, void *ctx)
+/* The text of native cell i: its length, or 0 if it could not be made. */
+static size_t
+db_native_text(const struct db *db, unsigned i, char *buf, size_t size)
+{
+	const struct db_native *nv = &db->nat[i];
+	const MYSQL_TIME *t = &nv->v.t;
+	struct dbtext_time tt;
+	enum dbtext_kind k;
+
+	if (nv->kind == KIND_INT)
+		return dbtext_int(buf, size, (unsigned long long)nv->v.i,
+		    nv->is_unsigned, nv->width);
+	tt.year = t->year;
+	tt.month = t->month;
+	tt.day = t->day;
+	tt.hour = t->hour; /* of a TIME: with its days counted in */
+	tt.minute = t->minute;
+	tt.second = t->second;
+	tt.usec = t->second_part;
+	tt.neg = t->neg != 0;
+	k = nv->kind == KIND_DATE ? DBTEXT_DATE : nv->kind == KIND_TIME ?
+	    DBTEXT_TIME : DBTEXT_DATETIME;
+	return dbtext_time(buf, size, k, &tt, nv->decimals);
+}
+
+/* A native cell, printed whole in one chunk. */
+static enum db_rc
+db_cell_native(struct db *db, unsigned i, db_chunk_fn fn, void *ctx)
+{
+	char text[DBTEXT_MAX];
+	size_t n = db_native_text(db, i, text, sizeof(text));
+
+	if (n == 0) {
+		log_msg("a value of column `%s` cannot be shown",
+		    db->cols[i].name);
+		return DB_ERROR;
+	}
+	return fn(ctx, text, n) == 0 ? DB_OK : DB_ERROR;
+}
+
+/* A text cell, in chunks of at most DB_CHUNK bytes. */
+static enum db_rc
+db_cell_text(struct db *db, unsigned i, db_chunk_fn fn, void *ctx)
 {
 	char *buf = db->bufs + (size_t)i * DB_CHUNK;
 	unsigned long total = db->nulls[i] ? 0 : db->lens[i], off, got;
@@ -472,6 +602,14 @@ db_cell(struct db *db, unsigned i, db_chunk_fn fn, void *ctx)
 }
 
 enum db_rc
+db_cell(struct db *db, unsigned i, db_chunk_fn fn, void *ctx)
+{
+	if (db->nat[i].kind != KIND_TEXT && !db->nulls[i])
+		return db_cell_native(db, i, fn, ctx);
+	return db_cell_text(db, i, fn, ctx);
+}
+
+enum db_rc
 db_row_key(struct db *db, long long *key)
 {
 	unsigned i = (unsigned)db->key_col;
@@ -480,7 +618,14 @@ db_row_key(struct db *db, long long *key)
 
 	enum db_rc rc = DB_ERROR;
 
-	if (!db->nulls[i] && n > 0 && n < sizeof(tmp)) {
+	if (db->nat[i].kind == KIND_INT) {
+		if (!db->nulls[i] && (!db->nat[i].is_unsigned ||
+		    db->nat[i].v.i >= 0)) {
+			*key = db->nat[i].v.i;
+			rc = DB_OK;
+		}
+	} else if (db->nat[i].kind == KIND_TEXT && !db->nulls[i] && n > 0 &&
+	    n < sizeof(tmp)) {
 		memcpy(tmp, db->bufs + (size_t)i * DB_CHUNK, n);
 		tmp[n] = '\0';
 		errno = 0;

@@ -56,6 +56,26 @@ json_escape(struct out *o, struct esc *st, const char *p, size_t n)
 	esc_write(o, st, p, n, json_special, json_special_char);
 }
 
+int
+json_plain(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+	int r, plain = 1;
+
+	while (plain && i < n) {
+		if (p[i] < 0x80) {
+			plain = !json_special[p[i]];
+			i++;
+		} else {
+			r = utf8_seq(p + i, n - i);
+			plain = r > 0;
+			i += plain ? (size_t)r : 0;
+		}
+	}
+	return plain;
+}
+
 void
 json_string(struct out *o, const char *s)
 {

@@ -13,6 +13,11 @@
  * characters as \n, \t, ... or \u00XX.  Streams: see esc_write.
  */
 void json_escape(struct out *o, struct esc *st, const char *p, size_t n);
+/*
+ * Nonzero if json_escape would copy p[0..n) unchanged: valid UTF-8 with
+ * no byte that needs escaping.
+ */
+int json_plain(const char *p, size_t n);
 /* A whole NUL-terminated string, with its quotes; NULL writes null. */
 void json_string(struct out *o, const char *s);
 /*

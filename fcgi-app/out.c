@@ -21,7 +21,7 @@ drain(struct out *o)
 }
 
 void
-out_write(struct out *o, const char *p, size_t n)
+out_write_slow(struct out *o, const char *p, size_t n)
 {
 	if (o->err || o->discard)
 		return;
@@ -38,12 +38,6 @@ out_write(struct out *o, const char *p, size_t n)
 		if (o->err)
 			return;
 	}
-}
-
-void
-out_puts(struct out *o, const char *s)
-{
-	out_write(o, s, strlen(s));
 }
 
 void

@@ -10,6 +10,7 @@
 #define OUT_H
 
 #include <stddef.h>
+#include <string.h>
 
 #define OUT_BUFSZ 16384
 
@@ -26,9 +27,32 @@ struct out {
 };
 
 void out_init(struct out *o, out_sink_fn sink, void *ctx);
-void out_write(struct out *o, const char *p, size_t n);
-void out_puts(struct out *o, const char *s);
+/* out_write for what does not fit the room left, or after a failure. */
+void out_write_slow(struct out *o, const char *p, size_t n);
 void out_putc(struct out *o, char c);
+
+/*
+ * Inline, so that a page's many short copies cost a memcpy the compiler
+ * can see, and out_puts of a literal no strlen at run time.  The buffer
+ * never fills here (n < room): draining stays in out_write_slow.
+ */
+static inline void
+out_write(struct out *o, const char *p, size_t n)
+{
+	if (n < sizeof(o->buf) && n < sizeof(o->buf) - o->len && !o->err &&
+	    !o->discard) {
+		memcpy(o->buf + o->len, p, n);
+		o->len += n;
+	} else {
+		out_write_slow(o, p, n);
+	}
+}
+
+static inline void
+out_puts(struct out *o, const char *s)
+{
+	out_write(o, s, strlen(s));
+}
 void out_uint(struct out *o, unsigned long long v);
 void out_int(struct out *o, long long v);
 /* Sends what is buffered; returns 0, or -1 if any write failed. */

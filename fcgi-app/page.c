@@ -1,7 +1,19 @@
 #include "page.h"
 
+#include <string.h>
+
 #include "html.h"
 #include "json.h"
+
+/* JSON keys of a page, "name": with a comma before all but the first. */
+#define KEYS_BYTES 2048
+#define KEYS_COLS 64
+
+struct keys {
+	int ok; /* 0: escape the names on every row instead */
+	unsigned short end[KEYS_COLS]; /* where column i's key ends */
+	char buf[KEYS_BYTES];
+};
 
 struct cell {
 	struct out *o;
@@ -44,6 +56,55 @@ json_number(void *ctx, const char *p, size_t n)
 		out_putc(c->o, '"');
 	}
 	return out_error(c->o);
+}
+
+/*
+ * Writes every column's key once for the page, so that a row copies
+ * them.  Only names that need no escaping are held, and only while they
+ * fit; otherwise k->ok stays 0.
+ */
+static void
+keys_build(struct keys *k, const struct db_col *cols, unsigned ncols)
+{
+	size_t len = 0, n;
+	unsigned i;
+
+	k->ok = 0;
+	if (ncols > KEYS_COLS)
+		return;
+	for (i = 0; i < ncols; i++) {
+		n = cols[i].name_len;
+		if (!json_plain(cols[i].name, n) ||
+		    n + 4 > sizeof(k->buf) - len)
+			return;
+		if (i > 0)
+			k->buf[len++] = ',';
+		k->buf[len++] = '"';
+		memcpy(k->buf + len, cols[i].name, n);
+		len += n;
+		k->buf[len++] = '"';
+		k->buf[len++] = ':';
+		k->end[i] = (unsigned short)len;
+	}
+	k->ok = 1;
+}
+
+/* The key of column i, with the comma before it. */
+static void
+json_key(struct out *o, const struct keys *k, const struct db_col *cols,
+    unsigned i, struct esc *esc)
+{
+	size_t start;
+
+	if (k->ok) {
+		start = i > 0 ? k->end[i - 1] : 0;
+		out_write(o, k->buf + start, k->end[i] - start);
+	} else {
+		out_puts(o, i > 0 ? ",\"" : "\"");
+		json_escape(o, esc, cols[i].name, cols[i].name_len);
+		esc_end(o, esc);
+		out_puts(o, "\":");
+	}
 }
 
 /* The query string of a page after `after` (or the first page). */
@@ -173,9 +234,11 @@ page_json(struct out *o, struct db *db, const struct page *pg)
 	unsigned i, ncols = db_ncols(db), nrows = 0;
 	long long key = 0;
 	struct cell c = {o, {{0}, 0}, 0};
+	struct keys k;
 	enum db_rc rc;
 	int more = 0, ret = -1;
 
+	keys_build(&k, cols, ncols);
 	out_puts(o, "{\"table\":");
 	json_string(o, pg->table);
 	out_puts(o, ",\"served_by\":{\"hostname\":");
@@ -201,10 +264,7 @@ page_json(struct out *o, struct db *db, const struct page *pg)
 			goto done;
 		out_puts(o, nrows++ > 0 ? ",\n{" : "\n{");
 		for (i = 0; i < ncols; i++) {
-			out_puts(o, i > 0 ? ",\"" : "\"");
-			json_escape(o, &c.esc, cols[i].name, cols[i].name_len);
-			esc_end(o, &c.esc);
-			out_puts(o, "\":");
+			json_key(o, &k, cols, i, &c.esc);
 			if (db_cell_is_null(db, i)) {
 				out_puts(o, "null");
 				continue;

@@ -461,6 +461,43 @@ class TableChanges(unittest.TestCase):
         self.assertEqual(r.json()["rows"], [{"id": 1, "b": 7}, {"id": 2, "b": 7}])
 
 
+class JsonKeys(unittest.TestCase):
+    """Column names as JSON keys on every row: ones that need escaping,
+    more columns than the page holds keys for, and longer names than it
+    has room for."""
+
+    def check(self, table, names, values):
+        inst = STACK.web_start(table, settings={"table": table, "workers": 1})
+        doc = inst.get("/?format=json").json()
+        self.assertEqual(doc["columns"], names)
+        self.assertEqual([list(r.keys()) for r in doc["rows"]], [names] * len(values))
+        self.assertEqual([list(r.values()) for r in doc["rows"]], values)
+        self.assertEqual(Page(inst.get("/").text()).headers, names)
+
+    def test_names_that_need_escaping(self):
+        STACK.sql("CREATE TABLE oddnames (id INT PRIMARY KEY, `say \"hi\"` INT,"
+                  " `back\\slash` CHAR(1), `서울 ☃` CHAR(2), plain CHAR(1));"
+                  "INSERT INTO oddnames VALUES (1, 2, 'x', '가나', 'p'),"
+                  " (2, NULL, NULL, NULL, NULL);"
+                  "GRANT SELECT ON oddnames TO 'fcgi_app'@'%';")
+        self.check("oddnames", ["id", 'say "hi"', "back\\slash", "서울 ☃", "plain"],
+                   [[1, 2, "x", "가나", "p"], [2, None, None, None, None]])
+
+    def test_many_columns_and_long_names(self):
+        for table, names in (
+                ("manycols", ["id"] + ["c%03d" % i for i in range(1, 80)]),
+                ("longnames", ["id"] + [("n%02d_" % i) + "x" * 60 for i in range(1, 40)])):
+            STACK.sql("CREATE TABLE %s (%s);"
+                      "INSERT INTO %s VALUES (%s), (%s);"
+                      "GRANT SELECT ON %s TO 'fcgi_app'@'%%';" % (
+                          table, ", ".join("`%s` INT%s" % (n, " PRIMARY KEY" if n == "id" else "")
+                                           for n in names),
+                          table, ", ".join(str(i) for i in range(1, len(names) + 1)),
+                          ", ".join(["2"] + ["NULL"] * (len(names) - 1)), table))
+            self.check(table, names, [list(range(1, len(names) + 1)),
+                                      [2] + [None] * (len(names) - 1)])
+
+
 class ExtremeKeys(unittest.TestCase):
     def test_smallest_and_largest_keys_are_shown(self):
         STACK.sql("CREATE TABLE edges (id BIGINT PRIMARY KEY, v CHAR(3));"
@@ -481,6 +518,80 @@ class ExtremeKeys(unittest.TestCase):
         self.assertEqual(doc["columns"], ["id", "v"])
         page = Page(inst.get("/?after=-9223372036854775808").text())
         self.assertEqual([r[1] for r in page.rows], ["neg", "nil", "max"])
+
+
+class ValueText(unittest.TestCase):
+    """Integers (ZEROFILL and YEAR padded to their width), dates and
+    times at their edges read exactly as MariaDB itself prints them, in
+    the HTML and the JSON.  Decimal, floating
+    point and bit columns ride along: their text comes from the client
+    library, and must stay as it is."""
+
+    @classmethod
+    def setUpClass(cls):
+        STACK.sql("""
+            CREATE TABLE vals (id INT NOT NULL PRIMARY KEY,
+              ti TINYINT, tu TINYINT UNSIGNED, si SMALLINT, su SMALLINT UNSIGNED,
+              mi MEDIUMINT, mu MEDIUMINT UNSIGNED, i INT, iu INT UNSIGNED,
+              bi BIGINT, bu BIGINT UNSIGNED, y YEAR,
+              zi INT(8) UNSIGNED ZEROFILL, zs SMALLINT(3) ZEROFILL,
+              d DATE, dt DATETIME, dt6 DATETIME(6), ts TIMESTAMP NULL DEFAULT NULL,
+              ts3 TIMESTAMP(3) NULL DEFAULT NULL, t TIME, t3 TIME(3), t6 TIME(6),
+              dec4 DECIMAL(20,4), f FLOAT, dbl DOUBLE, b BIT(8));
+            SET SESSION sql_mode = '';
+            SET SESSION time_zone = '+00:00';
+            INSERT INTO vals VALUES
+              (1, -128, 0, -32768, 0, -8388608, 0, -2147483648, 0,
+               -9223372036854775808, 0, 1901, 0, 0,
+               '1000-01-01', '1000-01-01 00:00:00', '1000-01-01 00:00:00.000000',
+               '1970-01-01 00:00:01', '1970-01-01 00:00:01.000',
+               '-838:59:59', '-838:59:59.000', '-838:59:59.000000',
+               -1234567890123456.7890, -1.5, -2.25, b'0'),
+              (2, 127, 255, 32767, 65535, 8388607, 16777215, 2147483647, 4294967295,
+               9223372036854775807, 18446744073709551615, 2155, 4294967295, 65535,
+               '9999-12-31', '9999-12-31 23:59:59', '9999-12-31 23:59:59.999999',
+               '2038-01-19 03:14:07', '2038-01-19 03:14:07.999',
+               '838:59:59', '838:59:59.999', '838:59:59.999999',
+               1234567890123456.7890, 3.5, 1e300, b'1111111'),
+              (3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+               '0000-00-00', '0000-00-00 00:00:00', '0000-00-00 00:00:00.000000',
+               '0000-00-00 00:00:00', '0000-00-00 00:00:00.000',
+               '00:00:00', '00:00:00.000', '00:00:00.000000',
+               0, 0, 0, b'1'),
+              (4, -1, 1, -1, 1, -1, 1, -1, 1, -1, 1, 2000, 1, 1,
+               '2024-02-29', '2024-02-29 09:08:07', '2024-03-01 09:00:00.000001',
+               '2024-03-01 12:00:00', '2024-03-01 12:00:00.5',
+               '100:00:00', '-00:00:00.001', '24:00:00.5',
+               0.0001, 0.1, 0.1, b'1000001'),
+              (5, 99, 100, 999, 1000, 99999, 100000, 999999999, 1000000000,
+               999999999999999999, 10000000000000000000, 1970, 12345, 7,
+               '2024-00-00', '2024-01-02 03:04:05', '2024-01-02 03:04:05.120000',
+               '2024-01-02 03:04:05', '2024-01-02 03:04:05.020',
+               '-12:00:00', '12:34:56.7', '-00:00:01.000010',
+               -0.5, 123456, 1234567.125, b'1010'),
+              (6, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+               NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+            GRANT SELECT ON vals TO 'fcgi_app'@'%';
+        """)
+        cls.web = STACK.web_start("vals", settings={"table": "vals", "workers": 1})
+        cls.cols, cls.rows = STACK.table("vals")
+
+    def test_html_text_is_mariadbs(self):
+        page = Page(self.web.get("/").text())
+        self.assertEqual(page.headers, self.cols)
+        self.assertEqual(len(page.rows), 6)
+        for got, want in zip(page.rows, self.rows):
+            self.assertEqual(dict(zip(self.cols, got)),
+                             dict(zip(self.cols, (as_shown_in_html(v) for v in want))))
+
+    def test_json_text_is_mariadbs(self):
+        body = self.web.get("/?format=json").text()
+        # numbers keep their text: compare digits, not values
+        doc = json.loads(body, parse_int=str, parse_float=str)
+        self.assertEqual(doc["columns"], self.cols)
+        self.assertEqual([list(r.keys()) for r in doc["rows"]], [self.cols] * 6)
+        self.assertEqual([list(r.values()) for r in doc["rows"]],
+                         [list(r) for r in self.rows])
 
 
 class LongValues(unittest.TestCase):

@@ -42,6 +42,7 @@ main(void)
 	srunner_add_suite(sr, suite_http());
 	srunner_add_suite(sr, suite_config());
 	srunner_add_suite(sr, suite_out());
+	srunner_add_suite(sr, suite_dbtext());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -116,6 +116,28 @@ START_TEST(json_specials)
 }
 END_TEST
 
+START_TEST(json_plain_means_unchanged)
+{
+	static const char *const plain[] = {"", "id", "created_at", "서울 🚀",
+	    "a b/c'd<e>&", "del \x7f"};
+	static const char *const not_plain[] = {"a\"b", "back\\slash",
+	    "tab\there", "\xFF", "\xE2\x82", "\xED\xA0\x80"};
+	size_t i;
+
+	for (i = 0; i < sizeof(plain) / sizeof(plain[0]); i++) {
+		ck_assert_int_ne(json_plain(plain[i], strlen(plain[i])), 0);
+		ck_assert_str_eq(json(plain[i], strlen(plain[i])), plain[i]);
+	}
+	for (i = 0; i < sizeof(not_plain) / sizeof(not_plain[0]); i++) {
+		ck_assert_int_eq(json_plain(not_plain[i], strlen(not_plain[i])),
+		    0);
+		ck_assert_str_ne(json(not_plain[i], strlen(not_plain[i])),
+		    not_plain[i]);
+	}
+	ck_assert_int_eq(json_plain("x\0y", 3), 0);
+}
+END_TEST
+
 START_TEST(json_string_and_null)
 {
 	mem_open(&o, &m);
@@ -168,6 +190,7 @@ suite_escape(void)
 	tcase_add_test(tc, utf8_invalid);
 	tcase_add_test(tc, utf8_split_across_chunks);
 	tcase_add_test(tc, json_specials);
+	tcase_add_test(tc, json_plain_means_unchanged);
 	tcase_add_test(tc, json_string_and_null);
 	tcase_add_test(tc, json_numbers);
 	tcase_add_test(tc, utf8_seq_lengths);

@@ -23,6 +23,26 @@ START_TEST(passes_bytes_in_few_calls)
 }
 END_TEST
 
+START_TEST(short_writes_up_to_a_full_buffer)
+{
+	static char part[OUT_BUFSZ];
+	size_t i;
+
+	for (i = 0; i < sizeof(part); i++)
+		part[i] = (char)('A' + i % 26);
+	mem_open(&o, &m);
+	out_write(&o, part, sizeof(part) - 3); /* copied inline */
+	out_puts(&o, "xyz");                  /* fills the buffer: sent */
+	ck_assert_int_eq(m.calls, 1);
+	ck_assert_uint_eq(m.len, sizeof(part));
+	out_puts(&o, "tail");
+	ck_assert_int_eq(m.calls, 1);
+	ck_assert_str_eq(mem_str(&o, &m) + sizeof(part), "tail");
+	ck_assert_int_eq(memcmp(m.data, part, sizeof(part) - 3), 0);
+	ck_assert_int_eq(memcmp(m.data + sizeof(part) - 3, "xyz", 3), 0);
+}
+END_TEST
+
 START_TEST(numbers)
 {
 	mem_open(&o, &m);
@@ -73,6 +93,7 @@ suite_out(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, passes_bytes_in_few_calls);
+	tcase_add_test(tc, short_writes_up_to_a_full_buffer);
 	tcase_add_test(tc, numbers);
 	tcase_add_test(tc, failure_is_sticky);
 	tcase_add_test(tc, discard_sends_nothing);

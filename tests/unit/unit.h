@@ -11,6 +11,7 @@ Suite *suite_escape(void);
 Suite *suite_http(void);
 Suite *suite_config(void);
 Suite *suite_out(void);
+Suite *suite_dbtext(void);
 
 struct mem {
 	char data[1 << 17];

@@ -1,0 +1,128 @@
+"""Two or more builds of fcgi-app side by side, in one run.
+
+On a shared machine absolute rates drift by more than most changes are
+worth, so this compares builds under the same conditions: one database,
+one instance (nginx + fcgi-app) per build, and rounds in which each load
+runs against every build in turn, the order rotating from round to round.
+It prints, for each load, every build's median rate and p99 and its rate
+as a ratio of the first build's.
+
+    python3 bench/ab.py [--rounds N] [--seconds S] [--rows N] [--only WORD]
+                        [--site LABEL=SITE.conf ...] LABEL=BINARY ...
+
+--only runs just the loads whose name holds WORD (e.g. big, json).
+
+--site gives a build's instance another nginx site file in place of
+nginx/fcgi-app.conf (the listen and socket lines are replaced the same
+way), so that two nginx settings can be compared with one binary.
+Every load run is bounded in time (wrk -d), the whole run by
+rounds x loads x builds x seconds.
+"""
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
+sys.path.insert(0, HERE)
+from stack import Stack  # noqa: E402
+from bench import wrk  # noqa: E402
+
+# (name, table, path, connections)
+LOADS = [
+    ("demo html, 10 rows, c64", "demo", "/", 64),
+    ("demo json, 10 rows, c64", "demo", "/?format=json", 64),
+    ("big html, 1000 rows, c16", "big", "/?limit=1000", 16),
+    ("big json, 1000 rows, c16", "big", "/?format=json&limit=1000", 16),
+]
+
+
+def use_site(inst, site):
+    """Reloads inst's nginx with site in place of the production one."""
+    conf = os.path.join(inst.state, "nginx-site.conf")
+    with open(conf) as f:
+        current = f.read()
+    listen = [l for l in current.splitlines() if l.strip().startswith("listen ")][0]
+    sock = "unix:%s;" % os.path.join(inst.state, "fcgi-app.sock")
+    with open(site) as f:
+        text = f.read()
+    if "    listen 80 default_server;" not in text or \
+            "unix:/run/fcgi-app/fcgi-app.sock;" not in text:
+        raise SystemExit("%s lacks the listen and socket lines to replace" % site)
+    text = text.replace("    listen 80 default_server;", listen)
+    text = text.replace("unix:/run/fcgi-app/fcgi-app.sock;", sock)
+    with open(conf + ".tmp", "w") as f:
+        f.write(text)
+    shutil.copymode(conf, conf + ".tmp")
+    os.replace(conf + ".tmp", conf)
+    nginx_conf = os.path.join(inst.state, "nginx.conf")
+    subprocess.run(["nginx", "-q", "-t", "-c", nginx_conf], check=True, timeout=60)
+    subprocess.run(["nginx", "-s", "reload", "-c", nginx_conf], check=True, timeout=60)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--seconds", type=int, default=5)
+    ap.add_argument("--rows", type=int, default=20000)
+    ap.add_argument("--workers", type=int, default=8)
+    ap.add_argument("--site", action="append", default=[])
+    ap.add_argument("--only", default="")
+    ap.add_argument("builds", nargs="+", help="LABEL=BINARY")
+    args = ap.parse_args()
+    builds = [b.split("=", 1) for b in args.builds]
+    sites = dict(s.split("=", 1) for s in args.site)
+    loads = [load for load in LOADS if args.only in load[0]]
+    results = {(load[0], label): [] for load in loads for label, _ in builds}
+    stack = Stack()
+    try:
+        stack.db_start()
+        stack.db_load()
+        stack.sql("CREATE TABLE big LIKE demo;"
+                  "INSERT INTO big (id, name, city, note, price, created_at) "
+                  "SELECT seq, CONCAT('name ', seq), '서울 Seoul', 'a <b>note</b> & more', "
+                  "seq / 100, '2024-03-01 09:00:00' FROM seq_1_to_%d;"
+                  "GRANT SELECT ON big TO 'fcgi_app'@'%%';" % args.rows)
+        insts = {}
+        for label, binary in builds:
+            for table in ("demo", "big"):
+                inst = stack.web_start("%s-%s" % (label, table), binary=os.path.abspath(binary),
+                                       settings={"workers": args.workers, "table": table})
+                if label in sites:
+                    use_site(inst, sites[label])
+                insts[(label, table)] = inst
+        for (label, table), inst in insts.items():  # warm up
+            wrk("http://127.0.0.1:%d/" % inst.port, 16, 1)
+        for rnd in range(args.rounds):
+            order = builds[rnd % len(builds):] + builds[:rnd % len(builds)]
+            for name, table, path, conns in loads:
+                for label, _ in order:
+                    inst = insts[(label, table)]
+                    r = wrk("http://127.0.0.1:%d%s" % (inst.port, path), conns, args.seconds)
+                    if r["non2xx"] or r["socket_errors"]:
+                        print("warning: %s %s: %d non-2xx, %d socket errors" % (
+                            label, name, r["non2xx"], r["socket_errors"]))
+                    results[(name, label)].append(r)
+                    print("round %d  %-26s %-10s %8.0f req/s  p99 %7.2f ms" % (
+                        rnd + 1, name, label, r["rps"], r["p99_ms"]), flush=True)
+    finally:
+        stack.stop()
+        stack.cleanup()
+    base = builds[0][0]
+    print("\n%-26s %-10s %10s %10s %8s" % ("load", "build", "req/s", "p99 ms", "ratio"))
+    for name, _, _, _ in loads:
+        base_rps = statistics.median(r["rps"] for r in results[(name, base)])
+        for label, _ in builds:
+            rs = results[(name, label)]
+            rps = statistics.median(r["rps"] for r in rs)
+            print("%-26s %-10s %10.0f %10.2f %8.3f" % (
+                name, label, rps, statistics.median(r["p99_ms"] for r in rs), rps / base_rps))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

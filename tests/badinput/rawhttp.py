@@ -33,6 +33,16 @@ def _fill(sock, buf, enough, deadline):
     return buf
 
 
+def _read_to_close(sock, buf, deadline):
+    """buf and everything the server sends until it closes."""
+    while True:
+        sock.settimeout(max(deadline - time.monotonic(), 0.01))
+        chunk = sock.recv(65536)
+        if not chunk:
+            return buf
+        buf += chunk
+
+
 def _read_until(sock, buf, marker, deadline):
     return _fill(sock, buf, lambda b: marker in b, deadline)
 
@@ -82,13 +92,7 @@ def _read_one(sock, buf, head_only, deadline):
         buf = _read_n(sock, buf, n, deadline)
         body, buf = buf[:n], buf[n:]
     else:  # delimited by the close
-        while True:
-            sock.settimeout(max(deadline - time.monotonic(), 0.01))
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            buf += chunk
-        body, buf = buf, b""
+        body, buf = _read_to_close(sock, buf, deadline), b""
     return Reply(status, headers, body), buf
 
 
@@ -106,16 +110,10 @@ def exchange(port, data, expect=1, heads=(), seconds=10):
                 r, buf = _read_one(s, buf, i in heads, deadline)
                 replies.append(r)
         except (Closed, NoStatusLine) as e:
-            buf = e.rest
             try:  # the rest of what the server sends before it closes
-                while True:
-                    s.settimeout(max(deadline - time.monotonic(), 0.01))
-                    chunk = s.recv(65536)
-                    if not chunk:
-                        break
-                    buf += chunk
+                buf = _read_to_close(s, e.rest, deadline)
             except OSError:
-                pass
+                buf = e.rest
         except ConnectionResetError:
             pass
     return replies, buf

@@ -68,6 +68,18 @@ struct db {
 	int slow;              /* a timed-out query has been logged */
 };
 
+int
+db_library_init(void)
+{
+	return mysql_library_init(0, NULL, NULL) == 0 ? 0 : -1;
+}
+
+void
+db_library_end(void)
+{
+	mysql_library_end();
+}
+
 /*
  * Errors after which the connection, or the statement prepared on it, is
  * no longer usable and a new one may work: the connection is gone, or the

@@ -40,6 +40,13 @@ typedef int (*db_chunk_fn)(void *ctx, const char *p, size_t n);
 
 struct db;
 
+/*
+ * Sets up the client library once, in the master before it forks, so the
+ * workers share its start-up work instead of each repeating it.
+ */
+int db_library_init(void);
+void db_library_end(void);
+
 /* Returns a handle that has not connected yet, or NULL. */
 struct db *db_new(const struct config *cfg);
 void db_free(struct db *db);

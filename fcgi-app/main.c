@@ -12,6 +12,7 @@
 #include <fcgiapp.h>
 
 #include "config.h"
+#include "db.h"
 #include "hostinfo.h"
 #include "log.h"
 #include "supervisor.h"
@@ -44,7 +45,7 @@ main(int argc, char *argv[])
 	static struct ctx c;
 	const char *path = CONFIG_DEFAULT_PATH;
 	char err[512];
-	int ch, test_only = 0;
+	int ch, rc, test_only = 0;
 
 	while ((ch = getopt(argc, argv, "c:th")) != -1) {
 		switch (ch) {
@@ -81,5 +82,11 @@ main(int argc, char *argv[])
 	log_msg("serving table `%s` with %u workers on host %s%s%s",
 	    c.cfg.table, c.cfg.workers, c.host.hostname,
 	    c.host.instance_id[0] ? ", instance " : "", c.host.instance_id);
-	return supervise(c.cfg.workers, c.cfg.drain_seconds * 1000u, work, &c);
+	if (db_library_init() != 0) {
+		log_msg("cannot initialise the database client library");
+		return 1;
+	}
+	rc = supervise(c.cfg.workers, c.cfg.drain_seconds * 1000u, work, &c);
+	db_library_end();
+	return rc;
 }

@@ -101,6 +101,19 @@ fail(struct app *app, struct out *o, int is_head, enum format fmt,
 	out_puts(o, "</p>\n</body>\n</html>\n");
 }
 
+/* The answer when the table cannot be read: 503 when the database is
+ * down or too slow, 500 for anything else. */
+static void
+fail_db(struct app *app, struct out *o, int is_head, enum format fmt,
+    enum db_rc rc)
+{
+	if (rc == DB_DOWN)
+		fail(app, o, is_head, fmt, 503,
+		    "The database is unavailable; try again shortly.");
+	else
+		fail(app, o, is_head, fmt, 500, "The table could not be read.");
+}
+
 static void
 probe(struct out *o, int is_head, int status, const char *body)
 {
@@ -137,9 +150,7 @@ serve_table(struct app *app, const struct request *req, struct out *o,
 		from = q.after + 1;
 	rc = db_page_open(app->db, from, nrows);
 	if (rc != DB_OK) {
-		fail(app, o, is_head, fmt, rc == DB_DOWN ? 503 : 500,
-		    rc == DB_DOWN ? "The database is unavailable; try again "
-		    "shortly." : "The table could not be read.");
+		fail_db(app, o, is_head, fmt, rc);
 		return;
 	}
 	head(o, 200, fmt == FORMAT_JSON ? CT_JSON : CT_HTML);
@@ -149,9 +160,17 @@ serve_table(struct app *app, const struct request *req, struct out *o,
 	pg.host = app->host;
 	pg.q = &q;
 	if (!is_head)
-		(void)(fmt == FORMAT_JSON ? page_json(o, app->db, &pg)
-					  : page_html(o, app->db, &pg));
+		rc = fmt == FORMAT_JSON ? page_json(o, app->db, &pg)
+					: page_html(o, app->db, &pg);
 	db_page_close(app->db);
+	/*
+	 * A page that failed part-way while all of it is still in the
+	 * buffer, as every page under 16 KiB is, becomes a clean error
+	 * answer.  Past that, its status has gone out: the page ends with
+	 * its notice, or as unfinished JSON.
+	 */
+	if (rc != DB_OK && out_rewind(o) == 0)
+		fail_db(app, o, is_head, fmt, rc);
 }
 
 void

@@ -119,6 +119,51 @@ is_timeout(unsigned e)
 	    e == 3024; /* ER_QUERY_TIMEOUT, MySQL's max_execution_time */
 }
 
+static void db_disconnect(struct db *db);
+
+/* The error of the last call: the connection's, or else the statement's. */
+static unsigned
+db_errno(const struct db *db, const char **msg)
+{
+	unsigned e = mysql_errno(db->mysql);
+
+	*msg = mysql_error(db->mysql);
+	if (e == 0 && db->stmt != NULL) {
+		e = mysql_stmt_errno(db->stmt);
+		*msg = mysql_stmt_error(db->stmt);
+	}
+	return e;
+}
+
+/*
+ * Sorts out a failed call on a connection: a timeout or a lost connection
+ * is DB_DOWN, with a back-off before the next try, and a lost connection
+ * is closed; anything else is DB_ERROR.  An outage is logged when it
+ * starts, not on every request.  what names the call for the log.
+ */
+static enum db_rc
+db_failed(struct db *db, unsigned e, const char *msg, const char *what)
+{
+	enum db_rc rc = DB_DOWN;
+
+	if (is_timeout(e)) {
+		if (!db->slow)
+			log_msg("database too slow: %s", msg);
+		db->slow = 1;
+	} else if (is_conn_error(e)) {
+		if (!db->down)
+			log_msg("database connection lost: %s", msg);
+		db->down = 1;
+		db_disconnect(db); /* frees msg */
+	} else {
+		log_msg("%s failed: %s", what, msg);
+		rc = DB_ERROR;
+	}
+	if (rc == DB_DOWN)
+		db->next_try_ms = clock_ms() + db->cfg->reconnect_delay_ms;
+	return rc;
+}
+
 static void
 db_disconnect(struct db *db)
 {
@@ -447,33 +492,11 @@ db_retry(struct db *db, int (*op)(struct db *))
 			db->slow = 0;
 			break;
 		}
-		e = mysql_errno(db->mysql);
-		msg = mysql_error(db->mysql);
-		if (e == 0 && db->stmt != NULL) {
-			e = mysql_stmt_errno(db->stmt);
-			msg = mysql_stmt_error(db->stmt);
-		}
-		if (is_timeout(e)) {
-			if (!db->slow)
-				log_msg("database too slow: %s", msg);
-			db->slow = 1;
-			db->next_try_ms = clock_ms() + db->cfg->reconnect_delay_ms;
-			rc = DB_DOWN;
-			break;
-		}
-		if (!is_conn_error(e)) {
-			log_msg("query failed: %s", msg);
-			rc = DB_ERROR;
-			break;
-		}
-		if (!db->down)
-			log_msg("database connection lost: %s",
-			    mysql_error(db->mysql));
-		db->down = 1;
-		db_disconnect(db);
-		rc = DB_DOWN;
-		db->next_try_ms = clock_ms() + db->cfg->reconnect_delay_ms;
-		if (clock_ms() - start >= (long long)db->cfg->read_timeout * 1000)
+		e = db_errno(db, &msg);
+		rc = db_failed(db, e, msg, "query");
+		/* only a lost connection is tried again, and only if quick */
+		if (!is_conn_error(e) ||
+		    clock_ms() - start >= (long long)db->cfg->read_timeout * 1000)
 			break;
 		db->next_try_ms = 0; /* reconnect at once for the retry */
 	}
@@ -521,18 +544,16 @@ db_cols(const struct db *db)
 enum db_rc
 db_page_next(struct db *db)
 {
+	const char *msg;
+	unsigned e;
 	int r = mysql_stmt_fetch(db->stmt);
 
 	if (r == 0 || r == MYSQL_DATA_TRUNCATED)
 		return DB_ROW;
 	if (r == MYSQL_NO_DATA)
 		return DB_END;
-	log_msg("reading rows failed: %s", mysql_stmt_error(db->stmt));
-	if (is_conn_error(mysql_stmt_errno(db->stmt))) {
-		db->down = 1;
-		db_disconnect(db);
-	}
-	return DB_ERROR;
+	e = db_errno(db, &msg);
+	return db_failed(db, e, msg, "reading rows");
 }
 
 int

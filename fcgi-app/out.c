@@ -9,15 +9,28 @@ out_init(struct out *o, out_sink_fn sink, void *ctx)
 	o->ctx = ctx;
 	o->len = 0;
 	o->err = 0;
+	o->sent = 0;
 	o->discard = 0;
 }
 
 static void
 drain(struct out *o)
 {
-	if (o->len > 0 && !o->err && o->sink(o->ctx, o->buf, o->len) != 0)
-		o->err = 1;
+	if (o->len > 0 && !o->err) {
+		o->sent = 1;
+		if (o->sink(o->ctx, o->buf, o->len) != 0)
+			o->err = 1;
+	}
 	o->len = 0;
+}
+
+int
+out_rewind(struct out *o)
+{
+	if (o->sent || o->err)
+		return -1;
+	o->len = 0;
+	return 0;
 }
 
 void

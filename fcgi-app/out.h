@@ -22,6 +22,7 @@ struct out {
 	void *ctx;
 	size_t len;
 	int err;
+	int sent;    /* the sink has taken bytes: they cannot be taken back */
 	int discard; /* set for HEAD: count nothing, send nothing */
 	char buf[OUT_BUFSZ];
 };
@@ -55,6 +56,11 @@ out_puts(struct out *o, const char *s)
 }
 void out_uint(struct out *o, unsigned long long v);
 void out_int(struct out *o, long long v);
+/*
+ * Drops everything written so far, so that another answer can take its
+ * place; returns 0, or -1 if some of it has already gone to the sink.
+ */
+int out_rewind(struct out *o);
 /* Sends what is buffered; returns 0, or -1 if any write failed. */
 int out_flush(struct out *o);
 int out_error(const struct out *o);

@@ -151,15 +151,15 @@ html_host(struct out *o, const struct hostinfo *h)
 	out_puts(o, "</p>\n");
 }
 
-int
+enum db_rc
 page_html(struct out *o, struct db *db, const struct page *pg)
 {
 	const struct db_col *cols = db_cols(db);
 	unsigned i, ncols = db_ncols(db), nrows = 0;
 	long long key = 0;
 	struct cell c = {o, {{0}, 0}, 0};
-	enum db_rc rc;
-	int more = 0, ret = -1;
+	enum db_rc rc, ret = DB_ERROR;
+	int more = 0;
 
 	out_puts(o, html_head);
 	html_text(o, pg->table);
@@ -180,7 +180,7 @@ page_html(struct out *o, struct db *db, const struct page *pg)
 			more = 1; /* the extra row: a next page exists */
 			continue;
 		}
-		if (db_row_key(db, &key) != DB_OK)
+		if ((rc = db_row_key(db, &key)) != DB_OK)
 			goto broken;
 		nrows++;
 		out_puts(o, "<tr>");
@@ -216,9 +216,10 @@ page_html(struct out *o, struct db *db, const struct page *pg)
 		out_puts(o, "\">Next page</a>");
 	}
 	out_puts(o, "</nav>\n</body>\n</html>\n");
-	ret = 0;
+	ret = DB_OK;
 	goto done;
 broken:
+	ret = rc == DB_DOWN ? DB_DOWN : DB_ERROR;
 	out_puts(o, "</tbody>\n</table>\n<p class=\"error\" id=\"error\">"
 	    "This page is incomplete: reading the table failed.</p>\n"
 	    "</body>\n</html>\n");
@@ -226,7 +227,7 @@ done:
 	return ret;
 }
 
-int
+enum db_rc
 page_json(struct out *o, struct db *db, const struct page *pg)
 {
 	const struct db_col *cols = db_cols(db);
@@ -235,8 +236,8 @@ page_json(struct out *o, struct db *db, const struct page *pg)
 	long long key = 0;
 	struct cell c = {o, {{0}, 0}, 0};
 	struct keys k;
-	enum db_rc rc;
-	int more = 0, ret = -1;
+	enum db_rc rc, ret = DB_ERROR;
+	int more = 0;
 
 	keys_build(&k, cols, ncols);
 	out_puts(o, "{\"table\":");
@@ -260,8 +261,8 @@ page_json(struct out *o, struct db *db, const struct page *pg)
 			more = 1;
 			continue;
 		}
-		if (db_row_key(db, &key) != DB_OK)
-			goto done;
+		if ((rc = db_row_key(db, &key)) != DB_OK)
+			goto broken;
 		out_puts(o, nrows++ > 0 ? ",\n{" : "\n{");
 		for (i = 0; i < ncols; i++) {
 			json_key(o, &k, cols, i, &c.esc);
@@ -279,12 +280,12 @@ page_json(struct out *o, struct db *db, const struct page *pg)
 				out_putc(o, '"');
 			}
 			if (rc != DB_OK)
-				goto done;
+				goto broken;
 		}
 		out_putc(o, '}');
 	}
 	if (rc != DB_END)
-		goto done; /* unfinished JSON: no parser takes it as whole */
+		goto broken;
 	out_puts(o, "],\"count\":");
 	out_uint(o, nrows);
 	out_puts(o, ",\"limit\":");
@@ -298,7 +299,11 @@ page_json(struct out *o, struct db *db, const struct page *pg)
 		out_puts(o, "null");
 	}
 	out_puts(o, "}\n");
-	ret = 0;
+	ret = DB_OK;
+	goto done;
+broken:
+	/* the JSON stays unfinished: no parser takes it for a whole answer */
+	ret = rc == DB_DOWN ? DB_DOWN : DB_ERROR;
 done:
 	return ret;
 }

@@ -174,7 +174,7 @@ fake_db_expect(const struct db *db, unsigned limit, struct fake_expect *e)
 	unsigned i, k;
 
 	memset(e, 0, sizeof(*e));
-	e->rc = -1;
+	e->rc = DB_ERROR;
 	for (i = 0; i < db->nrows; i++) {
 		if (e->rows == limit) {
 			e->more = 1;
@@ -189,8 +189,7 @@ fake_db_expect(const struct db *db, unsigned limit, struct fake_expect *e)
 			    db->rows[i].cell[k].fail)
 				return;
 	}
-	if (db->end == DB_END)
-		e->rc = 0;
+	e->rc = db->end == DB_END ? DB_OK : db->end;
 }
 
 /* The row page.c may look at: there is one, and it is not past the end. */

@@ -36,8 +36,8 @@ void fake_db_rewind(struct db *db);
 
 /* What a page of limit rows over the table must come to. */
 struct fake_expect {
-	int rc;        /* what page_html and page_json return */
-	unsigned rows; /* rows shown, when rc is 0 */
+	enum db_rc rc; /* what page_html and page_json return */
+	unsigned rows; /* rows shown, when rc is DB_OK */
 	int more;      /* a next page exists */
 	long long key; /* the key of the last row shown */
 };

@@ -89,7 +89,7 @@ between(const struct sink *s, const char *start, char stop, char *dst,
 }
 
 static void
-check_html(const struct sink *s, int rc, const struct page *pg,
+check_html(const struct sink *s, enum db_rc rc, const struct page *pg,
     const struct fake_expect *e, unsigned ncols)
 {
 	char text[LINK_MAX], *amp;
@@ -97,7 +97,7 @@ check_html(const struct sink *s, int rc, const struct page *pg,
 	FUZZ_CHECK(utf8_valid(s->buf, s->len));
 	FUZZ_CHECK(ends_with(s, "</html>\n"));
 	FUZZ_CHECK(rc == e->rc);
-	if (rc != 0) {
+	if (rc != DB_OK) {
 		FUZZ_CHECK(count(s, "<p class=\"error\" id=\"error\">") == 1);
 		return;
 	}
@@ -131,7 +131,7 @@ member(const struct sink *s, const struct json_span *m, char *dst, size_t cap)
 }
 
 static void
-check_json(const struct sink *s, int rc, const struct page *pg,
+check_json(const struct sink *s, enum db_rc rc, const struct page *pg,
     const struct fake_expect *e)
 {
 	static const char *const names[] = {"count", "limit", "next"};
@@ -142,8 +142,8 @@ check_json(const struct sink *s, int rc, const struct page *pg,
 	FUZZ_CHECK(utf8_valid(s->buf, s->len));
 	FUZZ_CHECK(rc == e->rc);
 	/* an unfinished page must not pass for a whole one */
-	FUZZ_CHECK(json_find(s->buf, s->len, names, 3, m) == (rc == 0));
-	if (rc != 0)
+	FUZZ_CHECK(json_find(s->buf, s->len, names, 3, m) == (rc == DB_OK));
+	if (rc != DB_OK)
 		return;
 	FUZZ_CHECK(member(s, &m[0], text, sizeof(text)));
 	FUZZ_CHECK(strtoul(text, NULL, 10) == e->rows);
@@ -170,12 +170,13 @@ render(struct db *db, const struct page *pg, const struct fake_expect *e,
     size_t cap, int json)
 {
 	struct sink s;
-	int rc, flushed;
+	enum db_rc rc;
+	int flushed;
 
 	fake_db_rewind(db);
 	FUZZ_CHECK(sink_open(&s, &o, cap) == 0);
 	rc = json ? page_json(&o, db, pg) : page_html(&o, db, pg);
-	FUZZ_CHECK(rc == 0 || rc == -1);
+	FUZZ_CHECK(rc == DB_OK || rc == DB_ERROR || rc == DB_DOWN);
 	flushed = out_flush(&o);
 	FUZZ_CHECK((flushed != 0) == s.overflow);
 	if (cap < SINK_CAP)

@@ -461,6 +461,68 @@ class TableChanges(unittest.TestCase):
         self.assertEqual(r.json()["rows"], [{"id": 1, "b": 7}, {"id": 2, "b": 7}])
 
 
+class FailurePartWay(unittest.TestCase):
+    """The database fails while a page is being written: its statement
+    limit stops the query at row `stop` of a view whose rows take a
+    second each from there on."""
+
+    @classmethod
+    def setUpClass(cls):
+        rows = ",".join("(%d, REPEAT('v', 1000))" % i for i in range(1, 41))
+        STACK.sql("CREATE TABLE partway (id INT PRIMARY KEY, v TEXT);"
+                  "INSERT INTO partway VALUES %s;"
+                  "CREATE VIEW partway_early AS SELECT id, v, "
+                  "IF(id >= 3, SLEEP(1), 0) AS s FROM partway;"
+                  "CREATE VIEW partway_late AS SELECT id, v, "
+                  "IF(id >= 30, SLEEP(1), 0) AS s FROM partway;"
+                  "GRANT SELECT ON partway_early TO 'fcgi_app'@'%%';"
+                  "GRANT SELECT ON partway_late TO 'fcgi_app'@'%%';" % rows)
+
+    def start(self, table):
+        return STACK.web_start(table, settings={
+            "table": table, "workers": 1, "read-timeout": 1,
+            "reconnect-delay-ms": 0})
+
+    def test_nothing_sent_yet_gives_a_clean_503(self):
+        """Rows 1 and 2 are in the buffer when row 3 fails: the answer
+        is the 503 error page, not a 200 cut short."""
+        inst = self.start("partway_early")
+        r = inst.get("/?limit=10")
+        self.assertEqual(r.status, 503)
+        self.assertEqual(r.header("retry-after"), "1")
+        page = Page(r.text())
+        self.assertEqual(page.rows, [])
+        self.assertIn("database is unavailable", page.ids["error"])
+        r = inst.get("/?format=json&limit=10")
+        self.assertEqual(r.status, 503)
+        self.assertEqual(r.json()["status"], 503)
+        self.assertIn("unavailable", r.json()["error"])
+        # the failure was the database's, and it was logged
+        self.assertIn("max_statement_time exceeded", inst.log())
+        # the connection is still good: a page that stops before the
+        # slow rows (limit 1 reads rows 1 and 2) is served on it
+        r = inst.get("/?limit=1")
+        self.assertEqual(r.status, 200)
+        self.assertEqual([row[0] for row in Page(r.text()).rows], ["1"])
+        self.assertNotIn("database connection lost", inst.log())
+
+    def test_after_a_full_buffer_went_out_the_page_says_so(self):
+        """29 rows of 1 KiB are more than the 16 KiB buffer, so the status
+        has gone out when row 30 fails: the HTML ends with its notice and
+        the JSON stays unfinished, so neither passes for a whole page."""
+        inst = self.start("partway_late")
+        r = inst.get("/?limit=40")
+        self.assertEqual(r.status, 200)
+        page = Page(r.text())
+        self.assertIn("incomplete", page.ids["error"])
+        self.assertNotIn("count", page.ids)
+        self.assertLess(len(page.rows), 30)
+        r = inst.get("/?format=json&limit=40")
+        self.assertEqual(r.status, 200)
+        with self.assertRaises(ValueError):
+            json.loads(r.body)
+
+
 class JsonKeys(unittest.TestCase):
     """Column names as JSON keys on every row: ones that need escaping,
     more columns than the page holds keys for, and longer names than it

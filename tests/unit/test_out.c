@@ -86,6 +86,28 @@ START_TEST(discard_sends_nothing)
 }
 END_TEST
 
+START_TEST(rewind_only_before_anything_is_sent)
+{
+	static char part[OUT_BUFSZ];
+
+	memset(part, 'p', sizeof(part));
+	mem_open(&o, &m);
+	out_puts(&o, "Status: 200 OK\r\n\r\n<table>");
+	ck_assert_int_eq(out_rewind(&o), 0);
+	out_puts(&o, "Status: 503");
+	ck_assert_int_eq(out_flush(&o), 0);
+	ck_assert_uint_eq(m.len, 11);
+	ck_assert_int_eq(memcmp(m.data, "Status: 503", 11), 0);
+
+	mem_open(&o, &m);
+	out_write(&o, part, sizeof(part)); /* a full buffer goes out */
+	out_puts(&o, "more");
+	ck_assert_int_eq(out_rewind(&o), -1);
+	ck_assert_int_eq(out_flush(&o), 0);
+	ck_assert_uint_eq(m.len, sizeof(part) + 4); /* nothing dropped */
+}
+END_TEST
+
 Suite *
 suite_out(void)
 {
@@ -97,6 +119,7 @@ suite_out(void)
 	tcase_add_test(tc, numbers);
 	tcase_add_test(tc, failure_is_sticky);
 	tcase_add_test(tc, discard_sends_nothing);
+	tcase_add_test(tc, rewind_only_before_anything_is_sent);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -227,8 +227,9 @@ db_free(struct db *db)
 	free(db);
 }
 
+/* The integer types, YEAR among them. */
 static int
-is_numeric(enum enum_field_types t)
+is_integer(enum enum_field_types t)
 {
 	switch (t) {
 	case MYSQL_TYPE_TINY:
@@ -237,31 +238,31 @@ is_numeric(enum enum_field_types t)
 	case MYSQL_TYPE_LONG:
 	case MYSQL_TYPE_LONGLONG:
 	case MYSQL_TYPE_YEAR:
-	case MYSQL_TYPE_DECIMAL:
-	case MYSQL_TYPE_NEWDECIMAL:
-	case MYSQL_TYPE_FLOAT:
-	case MYSQL_TYPE_DOUBLE:
 		return 1;
 	default:
 		return 0;
 	}
 }
 
+/* Shown as a number: right-aligned in HTML, unquoted in JSON. */
+static int
+is_numeric(enum enum_field_types t)
+{
+	return is_integer(t) || t == MYSQL_TYPE_DECIMAL ||
+	    t == MYSQL_TYPE_NEWDECIMAL || t == MYSQL_TYPE_FLOAT ||
+	    t == MYSQL_TYPE_DOUBLE;
+}
+
 /* Which way a column is fetched; see enum db_kind. */
 static enum db_kind
 kind_of(const MYSQL_FIELD *f)
 {
-	switch (f->type) {
-	case MYSQL_TYPE_TINY:
-	case MYSQL_TYPE_SHORT:
-	case MYSQL_TYPE_INT24:
-	case MYSQL_TYPE_LONG:
-	case MYSQL_TYPE_LONGLONG:
-	case MYSQL_TYPE_YEAR:
+	if (is_integer(f->type))
 		/* a ZEROFILL width too wide for dbtext: the library pads */
 		return (f->flags & ZEROFILL_FLAG) && (!(f->flags &
 		    UNSIGNED_FLAG) || f->length > DBTEXT_WIDTH_MAX) ?
 		    KIND_TEXT : KIND_INT;
+	switch (f->type) {
 	case MYSQL_TYPE_DATE:
 		return KIND_DATE;
 	case MYSQL_TYPE_DATETIME:

@@ -8,13 +8,16 @@ It prints, for each load, every build's median rate and p99 and its rate
 as a ratio of the first build's.
 
     python3 bench/ab.py [--rounds N] [--seconds S] [--rows N] [--only WORD]
+                        [--nginx-workers LABEL=N ...]
                         [--site LABEL=SITE.conf ...] LABEL=BINARY ...
 
 --only runs just the loads whose name holds WORD (e.g. big, json).
 
 --site gives a build's instance another nginx site file in place of
 nginx/fcgi-app.conf (the listen and socket lines are replaced the same
-way), so that two nginx settings can be compared with one binary.
+way), so that two nginx settings can be compared with one binary;
+--nginx-workers LABEL=N gives its nginx N worker processes instead of
+one per core.
 Every load run is bounded in time (wrk -d), the whole run by
 rounds x loads x builds x seconds.
 """
@@ -55,10 +58,29 @@ def use_site(inst, site):
         raise SystemExit("%s lacks the listen and socket lines to replace" % site)
     text = text.replace("    listen 80 default_server;", listen)
     text = text.replace("unix:/run/fcgi-app/fcgi-app.sock;", sock)
-    with open(conf + ".tmp", "w") as f:
+    replace_file(conf, text)
+    reload_nginx(inst)
+
+
+def use_nginx_workers(inst, n):
+    """Reloads inst's nginx with n worker processes."""
+    conf = os.path.join(inst.state, "nginx.conf")
+    with open(conf) as f:
+        text = f.read()
+    if "worker_processes auto;" not in text:
+        raise SystemExit("%s lacks the worker_processes line to replace" % conf)
+    replace_file(conf, text.replace("worker_processes auto;", "worker_processes %d;" % n))
+    reload_nginx(inst)
+
+
+def replace_file(path, text):
+    with open(path + ".tmp", "w") as f:
         f.write(text)
-    shutil.copymode(conf, conf + ".tmp")
-    os.replace(conf + ".tmp", conf)
+    shutil.copymode(path, path + ".tmp")
+    os.replace(path + ".tmp", path)
+
+
+def reload_nginx(inst):
     nginx_conf = os.path.join(inst.state, "nginx.conf")
     subprocess.run(["nginx", "-q", "-t", "-c", nginx_conf], check=True, timeout=60)
     subprocess.run(["nginx", "-s", "reload", "-c", nginx_conf], check=True, timeout=60)
@@ -71,11 +93,13 @@ def main():
     ap.add_argument("--rows", type=int, default=20000)
     ap.add_argument("--workers", type=int, default=8)
     ap.add_argument("--site", action="append", default=[])
+    ap.add_argument("--nginx-workers", action="append", default=[])
     ap.add_argument("--only", default="")
     ap.add_argument("builds", nargs="+", help="LABEL=BINARY")
     args = ap.parse_args()
     builds = [b.split("=", 1) for b in args.builds]
     sites = dict(s.split("=", 1) for s in args.site)
+    nginx_workers = dict(s.split("=", 1) for s in args.nginx_workers)
     loads = [load for load in LOADS if args.only in load[0]]
     results = {(load[0], label): [] for load in loads for label, _ in builds}
     stack = Stack()
@@ -94,6 +118,8 @@ def main():
                                        settings={"workers": args.workers, "table": table})
                 if label in sites:
                     use_site(inst, sites[label])
+                if label in nginx_workers:
+                    use_nginx_workers(inst, int(nginx_workers[label]))
                 insts[(label, table)] = inst
         for (label, table), inst in insts.items():  # warm up
             wrk("http://127.0.0.1:%d/" % inst.port, 16, 1)

@@ -354,8 +354,10 @@ class DatabaseOutage(unittest.TestCase):
                 break
             time.sleep(0.1)
         self.assertEqual(statuses[-4:], [200] * 4)
-        page = Page(WEB.get("/").text())
-        self.assertEqual(len(page.rows), 10)
+        r = WEB.get("/")
+        page = Page(r.text())
+        self.assertEqual((r.status, len(page.rows)), (200, 10),
+                         "%s\n--- fcgi-app.log:\n%s" % (r.text(), WEB.log()[-3000:]))
         # no restart: the same master and the same workers
         self.assertEqual(WEB.master_pid(), master)
         self.assertEqual(WEB.worker_pids(), workers)

@@ -17,12 +17,13 @@ as a ratio of the first build's.
 nginx/fcgi-app.conf (the listen and socket lines are replaced the same
 way), so that two nginx settings can be compared with one binary;
 --nginx-workers LABEL=N gives its nginx N worker processes instead of
-one per core.
+the local stack's one.
 Every load run is bounded in time (wrk -d), the whole run by
 rounds x loads x builds x seconds.
 """
 import argparse
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -67,9 +68,10 @@ def use_nginx_workers(inst, n):
     conf = os.path.join(inst.state, "nginx.conf")
     with open(conf) as f:
         text = f.read()
-    if "worker_processes auto;" not in text:
+    text, count = re.subn(r"(?m)^worker_processes \S+;$", "worker_processes %d;" % n, text)
+    if count != 1:
         raise SystemExit("%s lacks the worker_processes line to replace" % conf)
-    replace_file(conf, text.replace("worker_processes auto;", "worker_processes %d;" % n))
+    replace_file(conf, text)
     reload_nginx(inst)
 
 

@@ -151,7 +151,7 @@ start() {
         haproxy -q -c -f "$state/haproxy.cfg" || die "haproxy config check failed"
         haproxy -f "$state/haproxy.cfg" || die "haproxy did not start"
     fi
-    wait_for 20 curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" ||
+    wait_for 20 curl -fsS --max-time 2 -o /dev/null "http://127.0.0.1:$port/healthz" ||
         die "no answer through the balancer on 127.0.0.1:$port"
     cat <<MSG
 

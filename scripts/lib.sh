@@ -27,15 +27,16 @@ stop_pid() {
     die "process $pid ($file) did not stop within ${secs}s"
 }
 
-# wait_for SECONDS CMD...: retry CMD every 0.1 s until it succeeds.
+# wait_for SECONDS CMD...: retry CMD every 0.1 s until it succeeds, for
+# at most SECONDS however long each try takes.
 wait_for() {
-    local secs=$1 i
+    local end=$((SECONDS + $1))
     shift
-    for ((i = 0; i < secs * 10; i++)); do
+    while :; do
         "$@" >/dev/null 2>&1 && return 0
+        [ "$SECONDS" -lt "$end" ] || return 1
         sleep 0.1
     done
-    return 1
 }
 
 # The unprivileged account the workers and nginx run as when started by

@@ -90,8 +90,10 @@ start() {
     fi
     local addr=$listen
     [ "$addr" != 0.0.0.0 ] || addr=127.0.0.1
-    wait_for 20 curl -fsS -o /dev/null "http://$addr:$port/healthz" ||
+    if ! wait_for 20 curl -fsS --max-time 2 -o /dev/null "http://$addr:$port/healthz"; then
+        stop >/dev/null # a failed start leaves nothing running
         die "no answer on http://$addr:$port/healthz; see $state/*.log"
+    fi
     say "serving on http://$addr:$port/"
 }
 
@@ -119,8 +121,10 @@ server {
 }
 SITE
     start_nginx
-    wait_for 20 curl -fsS -o /dev/null "http://$listen:$port/" ||
+    if ! wait_for 20 curl -fsS --max-time 2 -o /dev/null "http://$listen:$port/"; then
+        stop_pid "$nginx_pid"
         die "no answer on http://$listen:$port/; see $state/nginx-error.log"
+    fi
 }
 
 stop() {

@@ -796,6 +796,35 @@ class StartAndStop(unittest.TestCase):
         self.assertLess(time.monotonic() - t, 5)
         self.assertNotIn("stopping in", inst.log())
 
+    def test_failed_start_leaves_nothing_running(self):
+        """A program that never answers /healthz: web.sh start fails, and
+        stops the program and nginx it started instead of leaving them."""
+        state = os.path.join(STACK.dir, "deaf")
+        os.makedirs(state, exist_ok=True)
+        os.chmod(state, 0o711)
+        fake = os.path.join(state, "deaf-app")
+        with open(fake, "w") as f:
+            # passes the config check, then waits without serving; a
+            # background job starts with SIGINT ignored, so take it back
+            f.write("#!/usr/bin/python3\nimport signal, sys, time\n"
+                    "if sys.argv[1:2] == ['-t']:\n    sys.exit(0)\n"
+                    "signal.signal(signal.SIGINT, signal.SIG_DFL)\n"
+                    "time.sleep(300)\n")
+        os.chmod(fake, 0o755)
+        with self.assertRaises(RuntimeError) as failed:
+            STACK.web_start("deaf", binary=fake)
+        self.assertIn("no answer", str(failed.exception))
+        left = []
+        for d in os.listdir("/proc"):
+            if d.isdigit():
+                try:
+                    with open("/proc/%s/cmdline" % d, "rb") as f:
+                        if state.encode() in f.read():
+                            left.append(int(d))
+                except OSError:
+                    continue
+        self.assertEqual(left, [])
+
     def test_config_errors_stop_the_start(self):
         from stack import BINARY
         bad = os.path.join(STACK.dir, "bad.cnf")

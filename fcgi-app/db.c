@@ -551,9 +551,15 @@ db_page_next(struct db *db)
 
 	if (r == 0 || r == MYSQL_DATA_TRUNCATED)
 		return DB_ROW;
-	if (r == MYSQL_NO_DATA)
-		return DB_END;
 	e = db_errno(db, &msg);
+	/*
+	 * No data with an error on the connection is not the end of the
+	 * rows: when the result cannot be read (commands out of sync), the
+	 * library reports the error on the connection and no data from the
+	 * statement, which would pass an empty page for a whole one.
+	 */
+	if (r == MYSQL_NO_DATA && e == 0)
+		return DB_END;
 	return db_failed(db, e, msg, "reading rows");
 }
 

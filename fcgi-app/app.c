@@ -101,8 +101,10 @@ fail(struct app *app, struct out *o, int is_head, enum format fmt,
 	out_puts(o, "</p>\n</body>\n</html>\n");
 }
 
-/* The answer when the table cannot be read: 503 when the database is
- * down or too slow, 500 for anything else. */
+/*
+ * The answer when the table cannot be read: 503 when the database is
+ * down or too slow, 500 for anything else.
+ */
 static void
 fail_db(struct app *app, struct out *o, int is_head, enum format fmt,
     enum db_rc rc)

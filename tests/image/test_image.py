@@ -19,7 +19,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
-from stack import Page, Stack  # noqa: E402
+from stack import Page, Stack, pids_by_cmdline  # noqa: E402
 from tls import make_ca, make_server  # noqa: E402
 
 MIRROR = os.environ.get("DEBIAN_MIRROR", "http://deb.debian.org/debian")
@@ -380,12 +380,9 @@ class C_Serving(unittest.TestCase):
         self.assertGreater(int(ssl), 0)
         # every fcgi-app process runs as the unit's user
         uids = set()
-        for d in os.listdir("/proc"):
+        for pid in pids_by_cmdline(lambda c: c.startswith(b"/usr/local/sbin/fcgi-app\0-c")):
             try:
-                with open("/proc/%s/cmdline" % d, "rb") as f:
-                    if not f.read().startswith(b"/usr/local/sbin/fcgi-app\0-c"):
-                        continue
-                uids.add(os.stat("/proc/" + d).st_uid)
+                uids.add(os.stat("/proc/%d" % pid).st_uid)
             except OSError:
                 continue
         self.assertEqual(uids, {int(ids[2])})

@@ -219,6 +219,21 @@ class Instance:
         return sorted(kids)
 
 
+def pids_by_cmdline(match):
+    """The processes whose command line (NUL-separated bytes) match(cmdline)
+    is true for."""
+    pids = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open("/proc/%s/cmdline" % d, "rb") as f:
+                    if match(f.read()):
+                        pids.append(int(d))
+            except OSError:
+                continue
+    return sorted(pids)
+
+
 def fcgi_record(rtype, content=b"", request_id=1):
     return struct.pack(">BBHHBB", 1, rtype, request_id, len(content), 0, 0) + content
 

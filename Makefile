@@ -16,10 +16,17 @@ MAIN_OBJ  := $(BUILD)/obj/main.o
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_OBJS := $(addprefix $(BUILD)/unit/,$(notdir $(UNIT_SRCS:.c=.o)))
 
-MARIADB_CFLAGS := $(shell mariadb_config --cflags 2>/dev/null)
-MARIADB_LIBS   := $(shell mariadb_config --libs 2>/dev/null)
-CHECK_CFLAGS   := $(shell pkg-config --cflags check 2>/dev/null)
-CHECK_LIBS     := $(shell pkg-config --libs check 2>/dev/null)
+# The libraries' flags are asked for when a recipe first needs them, not
+# when make starts: `make dev` and `make test` install the packages (deps)
+# before they build.  A tool still missing then stops the build with the
+# package's name; nothing is ever compiled with empty flags.
+# $(call pkgflags,VAR,COMMAND,PACKAGE) sets VAR once from COMMAND's output.
+pkgflags = $(eval $(1) := $(or $(shell $(2) 2>/dev/null),$(error \
+    $(firstword $(2)) gave no flags: install $(3) (make deps))))$($(1))
+MARIADB_CFLAGS = $(call pkgflags,MARIADB_CFLAGS,mariadb_config --cflags,libmariadb-dev)
+MARIADB_LIBS   = $(call pkgflags,MARIADB_LIBS,mariadb_config --libs,libmariadb-dev)
+CHECK_CFLAGS   = $(call pkgflags,CHECK_CFLAGS,pkg-config --cflags check,check)
+CHECK_LIBS     = $(call pkgflags,CHECK_LIBS,pkg-config --libs check,check)
 
 WARN     := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wpointer-arith \
             -Wstrict-prototypes -Wmissing-prototypes -Wvla -Wundef \
@@ -37,9 +44,9 @@ LDSAN    :=
 endif
 CFLAGS   ?=
 CPPFLAGS += -D_DEFAULT_SOURCE
-ALL_CFLAGS := -std=c11 $(OPT) $(WARN) $(HARDEN) $(CPPFLAGS) $(CFLAGS) \
+ALL_CFLAGS  = -std=c11 $(OPT) $(WARN) $(HARDEN) $(CPPFLAGS) $(CFLAGS) \
               $(MARIADB_CFLAGS) -MMD -MP
-LIBS     := -lfcgi $(MARIADB_LIBS)
+LIBS      = -lfcgi $(MARIADB_LIBS)
 LDFLAGS_ALL := $(LDHARDEN) $(LDSAN) $(LDFLAGS)
 
 .PHONY: all install deps dev dev-stop test test-faults unit-test packer-check ami \
@@ -81,10 +88,14 @@ install: $(BUILD)/fcgi-app ## install under $(DESTDIR)$(PREFIX)
 	install -m 0644 nginx/fcgi-app.conf $(DESTDIR)$(PREFIX)/share/fcgi-app/nginx-site.conf
 	install -m 0644 fcgi-app.cnf.example $(DESTDIR)$(PREFIX)/share/fcgi-app/
 
-deps: ## install the Debian packages the project needs (root)
-	@scripts/deps.sh
+deps: ## install every Debian package the project needs (root)
+	@scripts/deps.sh all
 
-dev: deps all ## run the service locally with its own database
+# Targets that install packages build in a second make, after the install:
+# the libraries' flags exist only once their packages do.
+dev: ## run the service locally with its own database
+	@scripts/deps.sh dev
+	@$(MAKE) --no-print-directory all
 	@scripts/dev.sh start
 
 dev-stop: ## stop what make dev started
@@ -93,16 +104,19 @@ dev-stop: ## stop what make dev started
 test: deps ## build and run every test, plain and under ASan+UBSan
 	@tests/run.sh
 
-test-faults: deps all ## the fault tests alone: database, instances, stop
+test-faults: deps ## the fault tests alone: database, instances, stop
+	@$(MAKE) --no-print-directory all
 	@python3 tests/pyrun.py tests/faults/test_faults.py
 
-cluster: deps all ## the stack's shape locally: HAProxy and two instances
+cluster: deps ## the stack's shape locally: HAProxy and two instances
+	@$(MAKE) --no-print-directory all
 	@scripts/cluster.sh start
 
 cluster-stop: ## stop what make cluster started
 	@scripts/cluster.sh stop
 
-bench: deps all ## benchmark the page against this machine's limits
+bench: deps ## benchmark the page against this machine's limits
+	@$(MAKE) --no-print-directory all
 	@python3 bench/bench.py
 
 # libFuzzer harnesses (tests/fuzz/), built with clang under ASan+UBSan
@@ -149,7 +163,8 @@ $(FUZZ_BINS):
 	@echo "  LINK    $@"
 	$(Q)$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $^
 
-fuzz: deps $(FUZZ_BINS) ## build the libFuzzer harnesses into build/fuzz/
+fuzz: deps ## build the libFuzzer harnesses into build/fuzz/
+	@$(MAKE) --no-print-directory $(FUZZ_BINS)
 	@echo "fuzz for longer: FUZZ_SECONDS=600 tests/fuzz/run.sh"
 
 packer-check: all ## packer fmt/validate, shellcheck, systemd-analyze verify

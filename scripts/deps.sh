@@ -1,21 +1,38 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages the project needs, if any are missing.
 # Nothing else is downloaded, ever.
+#
+#   deps.sh dev    what make dev needs: build the program, run it locally
+#   deps.sh [all]  that and every tool the tests, the image and the bench use
 set -euo pipefail
 
-packages=(
+# make dev: build, the instance, the private database
+dev_packages=(
     gcc make pkg-config libc6-dev       # build
     libfcgi-dev libmariadb-dev          # libfcgi, MariaDB Connector/C
     spawn-fcgi nginx                    # the instance
-    haproxy                             # the balancer of make cluster
     mariadb-server-core mariadb-client  # the private database (no service)
-    check python3 curl shellcheck git   # tests
+    curl                                # the start-up health check
+)
+# make test, make cluster, make bench, the image
+test_packages=(
+    haproxy                             # the balancer of make cluster
+    check python3 shellcheck git        # tests
     clang libclang-rt-14-dev            # tests: the libFuzzer harnesses
     packer systemd                      # the image: packer-check
     debootstrap iproute2 openssl        # the image: offline rehearsal
     python3-yaml                        # the stack: stack-check
     wrk gnuplot-nox                     # make bench
 )
+
+case ${1:-all} in
+dev) packages=("${dev_packages[@]}") ;;
+all) packages=("${dev_packages[@]}" "${test_packages[@]}") ;;
+*)
+    echo "usage: deps.sh [dev|all]" >&2
+    exit 2
+    ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do
@@ -24,7 +41,7 @@ for p in "${packages[@]}"; do
 done
 # npm fetches CloudFormation's resource specification for stack-check;
 # a machine may have Node.js from elsewhere than Debian
-command -v npm >/dev/null || missing+=(nodejs npm)
+[ "${1:-all}" = all ] && ! command -v npm >/dev/null && missing+=(nodejs npm)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "installing: ${missing[*]}"

@@ -81,9 +81,11 @@ $(BUILD)/unit-tests: $(UNIT_OBJS) $(LIB_OBJS)
 unit-test: $(BUILD)/unit-tests ## run the unit tests
 	$(BUILD)/unit-tests
 
-install: $(BUILD)/fcgi-app ## install under $(DESTDIR)$(PREFIX)
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/fcgi-app/sql
+install: $(BUILD)/fcgi-app ## install the program, man page, SQL and site (PREFIX, DESTDIR)
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/fcgi-app/sql \
+	    $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 0755 $(BUILD)/fcgi-app $(DESTDIR)$(PREFIX)/sbin/fcgi-app
+	install -m 0644 man/fcgi-app.8 $(DESTDIR)$(PREFIX)/share/man/man8/fcgi-app.8
 	install -m 0644 sql/*.sql $(DESTDIR)$(PREFIX)/share/fcgi-app/sql/
 	install -m 0644 nginx/fcgi-app.conf $(DESTDIR)$(PREFIX)/share/fcgi-app/nginx-site.conf
 	install -m 0644 fcgi-app.cnf.example $(DESTDIR)$(PREFIX)/share/fcgi-app/

@@ -55,6 +55,7 @@ if make -s install DESTDIR="$dest" PREFIX=/opt/fa >/dev/null &&
     [ -x "$dest/opt/fa/sbin/fcgi-app" ] &&
     [ -f "$dest/opt/fa/share/fcgi-app/sql/grants.sql" ] &&
     [ -f "$dest/opt/fa/share/fcgi-app/nginx-site.conf" ] &&
+    [ -f "$dest/opt/fa/share/man/man8/fcgi-app.8" ] &&
     "$dest/opt/fa/sbin/fcgi-app" -t -c "$dest/opt/fa/share/fcgi-app/fcgi-app.cnf.example" 2>/dev/null; then
     record install 1 0
 else
@@ -63,6 +64,8 @@ else
 fi
 rm -rf "$dest"
 
+run_counted "docs (links, named files, make targets, man page)" \
+    python3 tests/pyrun.py tests/docs/test_docs.py
 run_counted "packer-check" packer/check.sh
 run_counted "stack-check (CloudFormation, offline)" stack/check.sh
 

@@ -9,8 +9,9 @@ V         ?=
 Q         := $(if $(V),,@)
 
 SRC_DIR   := fcgi-app
-LIB_SRCS  := app.c clock.c config.c db.c dbtext.c drain.c hostinfo.c html.c \
-             http.c json.c log.c out.c page.c supervisor.c utf8.c worker.c
+LIB_SRCS  := app.c clock.c config.c db.c dbcell.c dbtext.c drain.c hostinfo.c \
+             html.c http.c json.c log.c out.c page.c supervisor.c utf8.c \
+             worker.c
 LIB_OBJS  := $(addprefix $(BUILD)/obj/,$(LIB_SRCS:.c=.o))
 MAIN_OBJ  := $(BUILD)/obj/main.o
 UNIT_SRCS := $(wildcard tests/unit/*.c)

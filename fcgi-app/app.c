@@ -61,7 +61,7 @@ end_head(struct out *o, int is_head)
 	out_puts(o, "\r\n");
 	if (is_head) {
 		(void)out_flush(o);
-		o->discard = 1;
+		out_discard(o);
 	}
 }
 
@@ -103,13 +103,14 @@ fail(struct app *app, struct out *o, int is_head, enum format fmt,
 
 /*
  * The answer when the table cannot be read: 503 when the database is
- * down or too slow, 500 for anything else.
+ * down or too slow (one message for both: either way it is unavailable
+ * to this request), 500 for anything else.
  */
 static void
 fail_db(struct app *app, struct out *o, int is_head, enum format fmt,
     enum db_rc rc)
 {
-	if (rc == DB_DOWN)
+	if (rc == DB_DOWN || rc == DB_SLOW)
 		fail(app, o, is_head, fmt, 503,
 		    "The database is unavailable; try again shortly.");
 	else
@@ -125,7 +126,7 @@ probe(struct out *o, int is_head, int status, const char *body)
 }
 
 static void
-serve_table(struct app *app, const struct request *req, struct out *o,
+serve_table(struct app *app, const struct app_request *req, struct out *o,
     int is_head)
 {
 	char err[ERR_MAX];
@@ -176,7 +177,7 @@ serve_table(struct app *app, const struct request *req, struct out *o,
 }
 
 void
-app_handle(struct app *app, const struct request *req, struct out *o)
+app_handle(struct app *app, const struct app_request *req, struct out *o)
 {
 	enum route route = http_route(req->path);
 	int is_head = req->method != NULL && strcmp(req->method, "HEAD") == 0;

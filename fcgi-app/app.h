@@ -19,13 +19,13 @@ struct app {
 };
 
 /* The FastCGI parameters a response depends on; any may be NULL. */
-struct request {
+struct app_request {
 	const char *method;
 	const char *path; /* DOCUMENT_URI: decoded and normalised by nginx */
 	const char *query;
 	const char *accept;
 };
 
-void app_handle(struct app *app, const struct request *req, struct out *o);
+void app_handle(struct app *app, const struct app_request *req, struct out *o);
 
 #endif

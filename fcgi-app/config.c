@@ -11,34 +11,34 @@
 
 #include "log.h"
 
-enum kind { K_UINT, K_IDENT, K_BOOL, K_IPV4 };
+enum config_kind { CONFIG_UINT, CONFIG_IDENT, CONFIG_BOOL, CONFIG_IPV4 };
 
 struct setting {
 	const char *name; /* as written, with '-'; '_' is accepted too */
-	enum kind kind;
+	enum config_kind kind;
 	size_t off;
-	unsigned min, max; /* K_UINT */
+	unsigned min, max; /* CONFIG_UINT */
 };
 
 #define OFF(f) offsetof(struct config, f)
 
 static const struct setting settings[] = {
-	{"table", K_IDENT, OFF(table), 0, 0},
-	{"key", K_IDENT, OFF(key), 0, 0},
-	{"default-limit", K_UINT, OFF(default_limit), 1, 100000},
-	{"max-limit", K_UINT, OFF(max_limit), 1, 100000},
-	{"connect-timeout", K_UINT, OFF(connect_timeout), 1, 3600},
-	{"read-timeout", K_UINT, OFF(read_timeout), 1, 3600},
-	{"write-timeout", K_UINT, OFF(write_timeout), 1, 3600},
-	{"reconnect-delay-ms", K_UINT, OFF(reconnect_delay_ms), 0, 60000},
-	{"retry-after", K_UINT, OFF(retry_after), 1, 3600},
-	{"workers", K_UINT, OFF(workers), 1, 256},
-	{"drain-seconds", K_UINT, OFF(drain_seconds), 0, 600},
-	{"require-tls", K_BOOL, OFF(require_tls), 0, 0},
-	{"imds", K_BOOL, OFF(imds), 0, 0},
-	{"imds-host", K_IPV4, OFF(imds_host), 0, 0},
-	{"imds-port", K_UINT, OFF(imds_port), 1, 65535},
-	{"imds-timeout-ms", K_UINT, OFF(imds_timeout_ms), 1, 10000},
+	{"table", CONFIG_IDENT, OFF(table), 0, 0},
+	{"key", CONFIG_IDENT, OFF(key), 0, 0},
+	{"default-limit", CONFIG_UINT, OFF(default_limit), 1, 100000},
+	{"max-limit", CONFIG_UINT, OFF(max_limit), 1, 100000},
+	{"connect-timeout", CONFIG_UINT, OFF(connect_timeout), 1, 3600},
+	{"read-timeout", CONFIG_UINT, OFF(read_timeout), 1, 3600},
+	{"write-timeout", CONFIG_UINT, OFF(write_timeout), 1, 3600},
+	{"reconnect-delay-ms", CONFIG_UINT, OFF(reconnect_delay_ms), 0, 60000},
+	{"retry-after", CONFIG_UINT, OFF(retry_after), 1, 3600},
+	{"workers", CONFIG_UINT, OFF(workers), 1, 256},
+	{"drain-seconds", CONFIG_UINT, OFF(drain_seconds), 0, 600},
+	{"require-tls", CONFIG_BOOL, OFF(require_tls), 0, 0},
+	{"imds", CONFIG_BOOL, OFF(imds), 0, 0},
+	{"imds-host", CONFIG_IPV4, OFF(imds_host), 0, 0},
+	{"imds-port", CONFIG_UINT, OFF(imds_port), 1, 65535},
+	{"imds-timeout-ms", CONFIG_UINT, OFF(imds_timeout_ms), 1, 10000},
 };
 
 static void
@@ -211,18 +211,18 @@ apply(struct config *cfg, const char *name, char *value, char *why,
 		return -1;
 	}
 	switch (s->kind) {
-	case K_UINT:
+	case CONFIG_UINT:
 		if (parse_uint(value, s->min, s->max, (unsigned *)field) == 0)
 			return 0;
 		snprintf(why, whylen, "%s must be a whole number from %u to %u",
 		    s->name, s->min, s->max);
 		return -1;
-	case K_BOOL:
+	case CONFIG_BOOL:
 		if (parse_bool(value, (int *)field) == 0)
 			return 0;
 		snprintf(why, whylen, "%s must be on or off", s->name);
 		return -1;
-	case K_IDENT:
+	case CONFIG_IDENT:
 		if (config_is_ident(value)) {
 			strcpy(field, value); /* fits: length checked */
 			return 0;
@@ -231,7 +231,7 @@ apply(struct config *cfg, const char *name, char *value, char *why,
 		    "(letters, digits, _ and $, at most %d)", s->name,
 		    CONFIG_IDENT_MAX);
 		return -1;
-	case K_IPV4:
+	case CONFIG_IPV4:
 		if (strlen(value) < sizeof(cfg->imds_host) &&
 		    inet_pton(AF_INET, value, &a) == 1) {
 			strcpy(field, value);

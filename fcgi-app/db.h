@@ -5,8 +5,13 @@
  * The connection opens lazily and is kept across requests.  When it is
  * lost, the next call reconnects and re-prepares, and a read that failed
  * because the connection dropped is retried once.  After a failed
- * connect, calls fail fast with DB_DOWN until reconnect-delay-ms has
- * passed, so an outage costs each request nothing.
+ * connect, a lost connection or a timeout, calls fail fast with the same
+ * answer (DB_DOWN, or DB_SLOW after a timeout) until reconnect-delay-ms
+ * has passed, so an outage costs each request nothing.
+ *
+ * db.c holds the connection and this outage policy (dbpolicy.h), dbcell.c
+ * the columns and the cells; they are the only files that see the client
+ * library.
  *
  * A page is read as a stream: db_page_open runs the query, db_page_next
  * steps to the next row, db_cell hands a value out in bounded chunks.
@@ -25,7 +30,13 @@ enum db_rc {
 	DB_OK,
 	DB_ROW,   /* db_page_next: a row is ready */
 	DB_END,   /* db_page_next: no more rows */
-	DB_DOWN,  /* the database cannot be reached: 503 */
+	DB_DOWN,  /* the database cannot be reached, or the connection was
+		     lost: 503 */
+	DB_SLOW,  /* the database is up but gave up in time: the statement
+		     limit (read-timeout less half a second) or a lock
+		     wait; the connection stays.  A reply that does not
+		     come within read-timeout loses the connection: DB_DOWN.
+		     503, with the same words as DB_DOWN */
 	DB_ERROR, /* anything else: 500, and the log says why */
 };
 

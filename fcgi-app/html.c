@@ -46,16 +46,16 @@ html_special_char(struct out *o, unsigned char c)
 }
 
 void
-html_escape(struct out *o, struct esc *st, const char *p, size_t n)
+html_escape(struct out *o, struct utf8_esc *st, const char *p, size_t n)
 {
-	esc_write(o, st, p, n, html_special, html_special_char);
+	utf8_esc_write(o, st, p, n, html_special, html_special_char);
 }
 
 void
 html_text(struct out *o, const char *s)
 {
-	struct esc st = {{0}, 0};
+	struct utf8_esc st = {{0}, 0};
 
 	html_escape(o, &st, s, strlen(s));
-	esc_end(o, &st);
+	utf8_esc_end(o, &st);
 }

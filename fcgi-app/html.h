@@ -11,9 +11,10 @@
 /*
  * Escapes & < > " ' as character references; C0 controls other than
  * tab, LF and CR, and DEL, become their visible Unicode control pictures
- * (U+2400 block), which keeps the page valid HTML.  Streams: see esc_write.
+ * (U+2400 block), which keeps the page valid HTML.  Streams: see
+ * utf8_esc_write.
  */
-void html_escape(struct out *o, struct esc *st, const char *p, size_t n);
+void html_escape(struct out *o, struct utf8_esc *st, const char *p, size_t n);
 /* One whole NUL-terminated string. */
 void html_text(struct out *o, const char *s);
 

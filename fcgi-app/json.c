@@ -51,9 +51,9 @@ json_special_char(struct out *o, unsigned char c)
 }
 
 void
-json_escape(struct out *o, struct esc *st, const char *p, size_t n)
+json_escape(struct out *o, struct utf8_esc *st, const char *p, size_t n)
 {
-	esc_write(o, st, p, n, json_special, json_special_char);
+	utf8_esc_write(o, st, p, n, json_special, json_special_char);
 }
 
 int
@@ -79,7 +79,7 @@ json_plain(const char *s, size_t n)
 void
 json_string(struct out *o, const char *s)
 {
-	struct esc st = {{0}, 0};
+	struct utf8_esc st = {{0}, 0};
 
 	if (s == NULL) {
 		out_puts(o, "null");
@@ -87,7 +87,7 @@ json_string(struct out *o, const char *s)
 	}
 	out_putc(o, '"');
 	json_escape(o, &st, s, strlen(s));
-	esc_end(o, &st);
+	utf8_esc_end(o, &st);
 	out_putc(o, '"');
 }
 

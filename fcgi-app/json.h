@@ -10,9 +10,9 @@
 
 /*
  * Escapes the inside of a JSON string: " and \ with a backslash, control
- * characters as \n, \t, ... or \u00XX.  Streams: see esc_write.
+ * characters as \n, \t, ... or \u00XX.  Streams: see utf8_esc_write.
  */
-void json_escape(struct out *o, struct esc *st, const char *p, size_t n);
+void json_escape(struct out *o, struct utf8_esc *st, const char *p, size_t n);
 /*
  * Nonzero if json_escape would copy p[0..n) unchanged: valid UTF-8 with
  * no byte that needs escaping.

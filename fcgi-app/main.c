@@ -86,7 +86,8 @@ main(int argc, char *argv[])
 		log_msg("cannot initialise the database client library");
 		return 1;
 	}
-	rc = supervise(c.cfg.workers, c.cfg.drain_seconds * 1000u, work, &c);
+	rc = supervisor_run(c.cfg.workers, c.cfg.drain_seconds * 1000u, work,
+	    &c);
 	db_library_end();
 	return rc;
 }

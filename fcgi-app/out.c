@@ -34,6 +34,12 @@ out_rewind(struct out *o)
 }
 
 void
+out_discard(struct out *o)
+{
+	o->discard = 1;
+}
+
+void
 out_write_slow(struct out *o, const char *p, size_t n)
 {
 	if (o->err || o->discard)

@@ -61,6 +61,8 @@ void out_int(struct out *o, long long v);
  * place; returns 0, or -1 if some of it has already gone to the sink.
  */
 int out_rewind(struct out *o);
+/* From here on, writes are dropped: for HEAD, once the headers are out. */
+void out_discard(struct out *o);
 /* Sends what is buffered; returns 0, or -1 if any write failed. */
 int out_flush(struct out *o);
 int out_error(const struct out *o);

@@ -17,7 +17,7 @@ struct keys {
 
 struct cell {
 	struct out *o;
-	struct esc esc;
+	struct utf8_esc esc;
 	int chunks;
 };
 
@@ -52,7 +52,7 @@ json_number(void *ctx, const char *p, size_t n)
 	} else {
 		out_putc(c->o, '"');
 		json_escape(c->o, &c->esc, p, n);
-		esc_end(c->o, &c->esc);
+		utf8_esc_end(c->o, &c->esc);
 		out_putc(c->o, '"');
 	}
 	return out_error(c->o);
@@ -92,7 +92,7 @@ keys_build(struct keys *k, const struct db_col *cols, unsigned ncols)
 /* The key of column i, with the comma before it. */
 static void
 json_key(struct out *o, const struct keys *k, const struct db_col *cols,
-    unsigned i, struct esc *esc)
+    unsigned i, struct utf8_esc *esc)
 {
 	size_t start;
 
@@ -102,7 +102,7 @@ json_key(struct out *o, const struct keys *k, const struct db_col *cols,
 	} else {
 		out_puts(o, i > 0 ? ",\"" : "\"");
 		json_escape(o, esc, cols[i].name, cols[i].name_len);
-		esc_end(o, esc);
+		utf8_esc_end(o, esc);
 		out_puts(o, "\":");
 	}
 }
@@ -171,7 +171,7 @@ page_html(struct out *o, struct db *db, const struct page *pg)
 	for (i = 0; i < ncols; i++) {
 		out_puts(o, "<th>");
 		html_escape(o, &c.esc, cols[i].name, cols[i].name_len);
-		esc_end(o, &c.esc);
+		utf8_esc_end(o, &c.esc);
 		out_puts(o, "</th>");
 	}
 	out_puts(o, "</tr></thead>\n<tbody>\n");
@@ -192,7 +192,7 @@ page_html(struct out *o, struct db *db, const struct page *pg)
 			out_puts(o, cols[i].numeric ? "<td class=\"num\">"
 						    : "<td>");
 			rc = db_cell(db, i, html_chunk, &c);
-			esc_end(o, &c.esc);
+			utf8_esc_end(o, &c.esc);
 			if (rc != DB_OK)
 				goto broken;
 			out_puts(o, "</td>");
@@ -219,7 +219,7 @@ page_html(struct out *o, struct db *db, const struct page *pg)
 	ret = DB_OK;
 	goto done;
 broken:
-	ret = rc == DB_DOWN ? DB_DOWN : DB_ERROR;
+	ret = rc == DB_DOWN || rc == DB_SLOW ? rc : DB_ERROR;
 	out_puts(o, "</tbody>\n</table>\n<p class=\"error\" id=\"error\">"
 	    "This page is incomplete: reading the table failed.</p>\n"
 	    "</body>\n</html>\n");
@@ -252,7 +252,7 @@ page_json(struct out *o, struct db *db, const struct page *pg)
 	for (i = 0; i < ncols; i++) {
 		out_puts(o, i > 0 ? ",\"" : "\"");
 		json_escape(o, &c.esc, cols[i].name, cols[i].name_len);
-		esc_end(o, &c.esc);
+		utf8_esc_end(o, &c.esc);
 		out_putc(o, '"');
 	}
 	out_puts(o, "],\"rows\":[");
@@ -276,7 +276,7 @@ page_json(struct out *o, struct db *db, const struct page *pg)
 			} else {
 				out_putc(o, '"');
 				rc = db_cell(db, i, json_chunk, &c);
-				esc_end(o, &c.esc);
+				utf8_esc_end(o, &c.esc);
 				out_putc(o, '"');
 			}
 			if (rc != DB_OK)
@@ -303,7 +303,7 @@ page_json(struct out *o, struct db *db, const struct page *pg)
 	goto done;
 broken:
 	/* the JSON stays unfinished: no parser takes it for a whole answer */
-	ret = rc == DB_DOWN ? DB_DOWN : DB_ERROR;
+	ret = rc == DB_DOWN || rc == DB_SLOW ? rc : DB_ERROR;
 done:
 	return ret;
 }

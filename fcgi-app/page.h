@@ -19,10 +19,10 @@ struct page {
 /*
  * Writes the body for a page whose query db_page_open has run with
  * nrows = q->limit + 1 (0 when no row can follow); the extra row only
- * tells that a next page exists.  Returns DB_OK, or DB_DOWN or DB_ERROR
- * if the rows could not all be read: the HTML then ends with an error
- * notice, and the JSON is left unfinished so that no parser takes it for
- * a whole answer.  The caller answers 503 or 500 instead if nothing has
+ * tells that a next page exists.  Returns DB_OK, or DB_DOWN, DB_SLOW or
+ * DB_ERROR if the rows could not all be read: the HTML then ends with an
+ * error notice, and the JSON is left unfinished so that no parser takes
+ * it for a whole answer.  The caller answers 503 or 500 instead if nothing has
  * been sent yet (out_rewind).
  */
 enum db_rc page_html(struct out *o, struct db *db, const struct page *pg);

@@ -94,7 +94,7 @@ on_stop_signal(int sig, unsigned drain_ms, long long *stop_at)
 }
 
 int
-supervise(unsigned n, unsigned drain_ms, int (*work)(void *), void *arg)
+supervisor_run(unsigned n, unsigned drain_ms, int (*work)(void *), void *arg)
 {
 	struct timespec tick = {TICK_MS / 1000, (TICK_MS % 1000) * 1000000L};
 	sigset_t set, orig;

@@ -11,7 +11,7 @@
 #define SUPERVISOR_H
 
 /* Runs work(arg) in n children; returns the master's exit status. */
-int supervise(unsigned n, unsigned drain_ms, int (*work)(void *),
+int supervisor_run(unsigned n, unsigned drain_ms, int (*work)(void *),
     void *arg);
 
 #endif

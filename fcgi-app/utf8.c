@@ -45,7 +45,7 @@ utf8_seq(const unsigned char *p, size_t n)
  * Returns how many bytes of p it took.
  */
 static size_t
-esc_resume(struct out *o, struct esc *st, const unsigned char *p, size_t n)
+esc_resume(struct out *o, struct utf8_esc *st, const unsigned char *p, size_t n)
 {
 	size_t i = 0;
 	int r;
@@ -67,8 +67,8 @@ esc_resume(struct out *o, struct esc *st, const unsigned char *p, size_t n)
 }
 
 void
-esc_write(struct out *o, struct esc *st, const char *s, size_t n,
-    const unsigned char special_tab[128], esc_special_fn special)
+utf8_esc_write(struct out *o, struct utf8_esc *st, const char *s,
+    size_t n, const unsigned char special_tab[128], utf8_special_fn special)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = esc_resume(o, st, p, n), run = i;
@@ -105,7 +105,7 @@ esc_write(struct out *o, struct esc *st, const char *s, size_t n,
 }
 
 void
-esc_end(struct out *o, struct esc *st)
+utf8_esc_end(struct out *o, struct utf8_esc *st)
 {
 	if (st->npend > 0)
 		out_puts(o, UTF8_REPLACEMENT);

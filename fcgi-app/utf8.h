@@ -12,13 +12,13 @@
 
 #include "out.h"
 
-struct esc {
+struct utf8_esc {
 	unsigned char pend[4];
 	size_t npend;
 };
 
 /* Writes the escaped form of one special ASCII byte. */
-typedef void (*esc_special_fn)(struct out *o, unsigned char c);
+typedef void (*utf8_special_fn)(struct out *o, unsigned char c);
 
 /*
  * Length of the UTF-8 sequence at p: n > 0 for a complete valid one,
@@ -31,11 +31,11 @@ int utf8_seq(const unsigned char *p, size_t n);
  * Copies p to o, passing valid UTF-8 through, calling special() for each
  * ASCII byte whose flag is set in special_tab, and writing U+FFFD for
  * each invalid subpart.  st carries an unfinished sequence to the next
- * call; esc_end() closes it.
+ * call; utf8_esc_end() closes it.
  */
-void esc_write(struct out *o, struct esc *st, const char *p, size_t n,
-    const unsigned char special_tab[128], esc_special_fn special);
-void esc_end(struct out *o, struct esc *st);
+void utf8_esc_write(struct out *o, struct utf8_esc *st, const char *p,
+    size_t n, const unsigned char special_tab[128], utf8_special_fn special);
+void utf8_esc_end(struct out *o, struct utf8_esc *st);
 
 #define UTF8_REPLACEMENT "\xEF\xBF\xBD"
 

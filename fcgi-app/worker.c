@@ -65,7 +65,7 @@ worker_run(const struct config *cfg, const struct hostinfo *host)
 	struct sigaction sa;
 	sigset_t stopset, waitmask;
 	FCGX_Request fr;
-	struct request req;
+	struct app_request req;
 	struct app app;
 	struct out *o = NULL;
 	int rc = 1, r, flags;

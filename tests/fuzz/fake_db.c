@@ -35,7 +35,7 @@ struct db {
 	unsigned ncols, nrows, nchunks;
 	struct db_col cols[COLS_MAX];
 	struct row rows[ROWS_MAX];
-	enum db_rc end; /* after the last row: DB_END, DB_ERROR or DB_DOWN */
+	enum db_rc end; /* after the last row: DB_END, or an error */
 	struct chunk chunks[CHUNKS_MAX];
 	size_t fill_left;
 	int cur;  /* the current row, -1 before the first */
@@ -141,12 +141,13 @@ fake_db_new(struct reader *r)
 		db->cols[i].name_len = rd_bytes(r, b & NAME_MAX_LEN, &name);
 		db->cols[i].name = (const char *)name;
 	}
-	/* each row starts with a byte: 0 ends the page, 1 and 2 break it */
+	/* each row starts with a byte: 0 ends the page, 1 to 3 break it */
 	db->end = DB_END;
 	while (db->nrows < ROWS_MAX) {
 		b = rd_byte(r) % 16;
-		if (b < 3) {
-			db->end = b == 0 ? DB_END : b == 1 ? DB_ERROR : DB_DOWN;
+		if (b < 4) {
+			db->end = b == 0 ? DB_END : b == 1 ? DB_ERROR :
+			    b == 2 ? DB_DOWN : DB_SLOW;
 			break;
 		}
 		read_row(db, r, &db->rows[db->nrows++]);

@@ -1,5 +1,5 @@
 /*
- * The escapers: html_escape and json_escape over struct esc, and
+ * The escapers: html_escape and json_escape over struct utf8_esc, and
  * json_is_number.
  *
  * The first byte picks where the rest is cut in two; each escaper runs
@@ -16,7 +16,8 @@
 /* the most one input byte becomes: &quot; or \u00XX */
 #define GROWTH 6
 
-typedef void (*escape_fn)(struct out *, struct esc *, const char *, size_t);
+typedef void (*escape_fn)(struct out *, struct utf8_esc *, const char *,
+    size_t);
 
 static struct out o;
 
@@ -28,7 +29,7 @@ static void
 run(struct sink *s, escape_fn fn, const char *p, size_t n, size_t cut,
     size_t step)
 {
-	struct esc st = {{0}, 0};
+	struct utf8_esc st = {{0}, 0};
 	size_t i, end, k;
 
 	FUZZ_CHECK(sink_open(s, &o, GROWTH * n) == 0);
@@ -37,7 +38,7 @@ run(struct sink *s, escape_fn fn, const char *p, size_t n, size_t cut,
 		k = end - i < step ? end - i : step;
 		fn(&o, &st, p + i, k);
 	}
-	esc_end(&o, &st);
+	utf8_esc_end(&o, &st);
 	FUZZ_CHECK(out_flush(&o) == 0);
 	FUZZ_CHECK(!s->overflow);
 }

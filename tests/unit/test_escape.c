@@ -11,22 +11,22 @@ static struct mem m;
 static const char *
 html(const char *s, size_t n)
 {
-	struct esc st = {{0}, 0};
+	struct utf8_esc st = {{0}, 0};
 
 	mem_open(&o, &m);
 	html_escape(&o, &st, s, n);
-	esc_end(&o, &st);
+	utf8_esc_end(&o, &st);
 	return mem_str(&o, &m);
 }
 
 static const char *
 json(const char *s, size_t n)
 {
-	struct esc st = {{0}, 0};
+	struct utf8_esc st = {{0}, 0};
 
 	mem_open(&o, &m);
 	json_escape(&o, &st, s, n);
-	esc_end(&o, &st);
+	utf8_esc_end(&o, &st);
 	return mem_str(&o, &m);
 }
 
@@ -80,7 +80,7 @@ END_TEST
 START_TEST(utf8_split_across_chunks)
 {
 	const char *rocket = "\xF0\x9F\x9A\x80";
-	struct esc st = {{0}, 0};
+	struct utf8_esc st = {{0}, 0};
 	size_t cut;
 
 	/* every split point of a 4-byte character gives it back whole */
@@ -88,20 +88,20 @@ START_TEST(utf8_split_across_chunks)
 		mem_open(&o, &m);
 		html_escape(&o, &st, rocket, cut);
 		html_escape(&o, &st, rocket + cut, 4 - cut);
-		esc_end(&o, &st);
+		utf8_esc_end(&o, &st);
 		ck_assert_str_eq(mem_str(&o, &m), rocket);
 	}
 	/* a split sequence broken by the next chunk */
 	mem_open(&o, &m);
 	html_escape(&o, &st, "\xE2\x82", 2);
 	html_escape(&o, &st, "<", 1);
-	esc_end(&o, &st);
+	utf8_esc_end(&o, &st);
 	ck_assert_str_eq(mem_str(&o, &m), "\xEF\xBF\xBD&lt;");
 	/* one byte at a time */
 	mem_open(&o, &m);
 	for (cut = 0; cut < 4; cut++)
 		json_escape(&o, &st, rocket + cut, 1);
-	esc_end(&o, &st);
+	utf8_esc_end(&o, &st);
 	ck_assert_str_eq(mem_str(&o, &m), rocket);
 }
 END_TEST

@@ -79,7 +79,7 @@ START_TEST(discard_sends_nothing)
 	mem_open(&o, &m);
 	out_puts(&o, "head");
 	ck_assert_int_eq(out_flush(&o), 0);
-	o.discard = 1;
+	out_discard(&o);
 	out_puts(&o, "body");
 	out_putc(&o, '!');
 	ck_assert_str_eq(mem_str(&o, &m), "head");

@@ -1,0 +1,72 @@
+/*
+ * dbint: the layout of a database handle, shared by db.c (connection,
+ * outage policy) and dbcell.c (columns and cells), and by nothing else.
+ */
+#ifndef DBINT_H
+#define DBINT_H
+
+#include <mysql.h>
+
+#include "db.h"
+#include "dbpolicy.h"
+
+#define DB_CHUNK 1024 /* bytes of a value held at a time */
+#define DB_QUERY_MAX 512
+
+/*
+ * How a column is fetched.  Integers, dates and times arrive in binary
+ * and dbtext prints them; that skips the client library's sprintf for
+ * every such cell.  Everything else, DECIMAL, FLOAT, DOUBLE and BIT
+ * included, is fetched as text the client library made: printing
+ * floating point exactly as it does is not worth the risk.
+ */
+enum db_kind {
+	DB_KIND_TEXT,
+	DB_KIND_INT,
+	DB_KIND_DATE,
+	DB_KIND_DATETIME,
+	DB_KIND_TIME,
+};
+
+/* The binary value of one native column, and how to print it. */
+struct db_native {
+	union {
+		long long i;
+		MYSQL_TIME t;
+	} v;
+	enum db_kind kind;
+	unsigned width;    /* DB_KIND_INT: ZEROFILL display width, or 0 */
+	unsigned decimals; /* temporal kinds: fractional digits, 0 to 6 */
+	my_bool is_unsigned;
+};
+
+struct db {
+	const struct config *cfg;
+	MYSQL *mysql;
+	MYSQL_STMT *stmt;
+	MYSQL_RES *meta;
+	char query[DB_QUERY_MAX];
+	unsigned ncols;
+	int key_col;
+	struct db_col *cols;
+	struct db_native *nat;
+	MYSQL_BIND *res;
+	char *bufs;
+	unsigned long *lens;
+	my_bool *nulls;
+	my_bool *errs;
+	MYSQL_BIND param[2];
+	long long p_from;
+	unsigned p_limit;
+	struct db_outage outage;
+};
+
+/*
+ * Sets up result buffers for the prepared statement's columns: DB_OK,
+ * or DB_ERROR (logged when the key column is missing).  What it took is
+ * freed by dbcell_free, also after a failure.
+ */
+enum db_rc dbcell_bind(struct db *db);
+void dbcell_free(struct db *db);
+
+#endif

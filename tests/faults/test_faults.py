@@ -129,7 +129,9 @@ class Database(unittest.TestCase):
                 sessions.append(fcgi_sessions())
                 time.sleep(0.2)
             t_free = time.monotonic()
-            time.sleep(3)
+            # the answers checked after the lock are those sent from
+            # rt + 1 s after it went; give them 2 s of their own
+            time.sleep(rt + 1 + 2)
         finally:
             answers = load.stop()
         during = between(answers, t_lock + 0.5, t_free - rt - 1)

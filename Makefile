@@ -118,7 +118,7 @@ cluster: deps ## the stack's shape locally: HAProxy and two instances
 cluster-stop: ## stop what make cluster started
 	@scripts/cluster.sh stop
 
-bench: deps ## benchmark the page against this machine's limits
+bench: deps ## benchmark the page against PHP-FPM, Go, the seed's Python and this machine's limits
 	@$(MAKE) --no-print-directory all
 	@python3 bench/bench.py
 

@@ -51,13 +51,14 @@ def use_site(inst, site):
     with open(conf) as f:
         current = f.read()
     listen = [l for l in current.splitlines() if l.strip().startswith("listen ")][0]
+    listen = listen.split(" backlog=")[0].rstrip(";")
     sock = "unix:%s;" % os.path.join(inst.state, "fcgi-app.sock")
     with open(site) as f:
         text = f.read()
-    if "    listen 80 default_server;" not in text or \
+    if "    listen 80 default_server" not in text or \
             "unix:/run/fcgi-app/fcgi-app.sock;" not in text:
         raise SystemExit("%s lacks the listen and socket lines to replace" % site)
-    text = text.replace("    listen 80 default_server;", listen)
+    text = text.replace("    listen 80 default_server", listen)
     text = text.replace("unix:/run/fcgi-app/fcgi-app.sock;", sock)
     replace_file(conf, text)
     reload_nginx(inst)

@@ -51,6 +51,7 @@ verify_units() {
     cp -a /usr/lib/systemd/system "$root/usr/lib/systemd/" || return 1
     cp packer/files/fcgi-app.service "$root/etc/systemd/system/"
     cp packer/files/nginx-after-fcgi-app.conf "$root/etc/systemd/system/nginx.service.d/fcgi-app.conf"
+    cp packer/files/nginx-limits.conf "$root/etc/systemd/system/nginx.service.d/limits.conf"
     cp "$top/build/fcgi-app" "$root/usr/local/sbin/fcgi-app" || return 1
     cp "$(command -v spawn-fcgi)" "$root/usr/bin/spawn-fcgi"
     cp "$(command -v nginx)" "$root/usr/sbin/nginx"

@@ -53,7 +53,9 @@ say "installing the config folder and the RDS CA bundle"
 install -d -o root -g fcgi-app -m 0750 /etc/fcgi-app
 install -o root -g root -m 0644 "$upload/rds-ca.pem" /etc/fcgi-app/rds-ca.pem
 
-say "installing the nginx site"
+say "installing nginx.conf and the nginx site"
+# Debian's nginx.conf with the connection limits raised (the file says why)
+install -m 0644 "$src/packer/files/nginx.conf" /etc/nginx/nginx.conf
 install -m 0644 "$src/nginx/fcgi-app.conf" /etc/nginx/sites-available/fcgi-app
 ln -sfn ../sites-available/fcgi-app /etc/nginx/sites-enabled/fcgi-app
 rm -f /etc/nginx/sites-enabled/default
@@ -63,6 +65,8 @@ say "installing the systemd units"
 install -m 0644 "$src/packer/files/fcgi-app.service" /etc/systemd/system/fcgi-app.service
 install -D -m 0644 "$src/packer/files/nginx-after-fcgi-app.conf" \
     /etc/systemd/system/nginx.service.d/fcgi-app.conf
+install -m 0644 "$src/packer/files/nginx-limits.conf" \
+    /etc/systemd/system/nginx.service.d/limits.conf
 # fcgi-app is enabled by fcgi-app-configure once the config exists;
 # until then nginx answers 502 and the load balancer keeps it out
 systemctl enable nginx.service >/dev/null 2>&1 || true

@@ -24,6 +24,9 @@ test_packages=(
     debootstrap iproute2 openssl        # the image: offline rehearsal
     python3-yaml                        # the stack: stack-check
     wrk gnuplot-nox                     # make bench
+    php8.2-fpm php8.2-mysql             # make bench: the PHP peer
+    golang-go golang-github-go-sql-driver-mysql-dev  # make bench: the Go peer
+    python3-pymysql                     # make bench: the seed's Python peer
 )
 
 case ${1:-all} in

@@ -4,6 +4,8 @@
 #
 #   web.sh start STATE PORT [BINARY]   start both (BINARY: build/fcgi-app)
 #   web.sh static STATE PORT FILE      nginx alone, serving FILE at /
+#   web.sh site STATE PORT SITE        nginx alone, with SITE as its site
+#                                      (make bench's peers)
 #   web.sh stop STATE                  stop what runs
 #
 # STATE/fcgi-app.cnf must exist (db.sh load writes it).  nginx listens on
@@ -31,11 +33,11 @@ nginx_conf=$state/nginx.conf
 # and the socket path replaced.
 write_app_site() {
     local port=$1 site=$top/nginx/fcgi-app.conf
-    if ! grep -q '^    listen 80 default_server;$' "$site" ||
+    if ! grep -q '^    listen 80 default_server[ ;]' "$site" ||
         ! grep -q 'unix:/run/fcgi-app/fcgi-app.sock;' "$site"; then
         die "$site no longer has the listen and socket lines this script replaces"
     fi
-    sed -e "s|^    listen 80 default_server;|    listen $listen:$port;|" \
+    sed -e "s|^    listen 80 default_server|    listen $listen:$port|" \
         -e "s|unix:/run/fcgi-app/fcgi-app.sock;|unix:$sock;|" \
         "$site" >"$state/nginx-site.conf"
 }
@@ -47,7 +49,11 @@ start_nginx() {
     if [ "$(id -u)" -eq 0 ]; then
         user_line="user $RUN_USER $RUN_GROUP;"
     fi
-    sed -e "s|@STATE@|$state|g" -e "s|@USER_LINE@|$user_line|" \
+    # the AMI's 32768 descriptors, or as many as this shell may have
+    local nofile
+    nofile=$(ulimit -Hn)
+    if [ "$nofile" = unlimited ] || [ "$nofile" -gt 32768 ]; then nofile=32768; fi
+    sed -e "s|@STATE@|$state|g" -e "s|@USER_LINE@|$user_line|" -e "s|@NOFILE@|$nofile|" \
         "$top/nginx/local.conf.in" >"$nginx_conf"
     # the site includes fastcgi_params relative to the config folder
     ln -sf /etc/nginx/fastcgi_params "$state/fastcgi_params"
@@ -78,7 +84,9 @@ start() {
         # -n: spawn-fcgi binds the socket and execs the program, as the
         # systemd unit does, so the pid is the supervisor's and its log
         # lines reach the log file
-        setsid spawn-fcgi -n -s "$sock" -M 0660 "${asuser[@]}" \
+        # -b: the listen backlog, as in the unit (fcgi-app.service says
+        # how it was chosen)
+        setsid spawn-fcgi -n -s "$sock" -b 4096 -M 0660 "${asuser[@]}" \
             -- "$bin" -c "$cnf" </dev/null >>"$state/fcgi-app.log" 2>&1 &
         echo $! >"$app_pid"
     fi
@@ -109,7 +117,7 @@ static() {
     install -m 0644 "$file" "$state/www/page.html"
     cat >"$state/nginx-site.conf" <<SITE
 server {
-    listen $listen:$port;
+    listen $listen:$port backlog=4096;
     server_tokens off;
     keepalive_timeout 75s;
     keepalive_requests 10000;
@@ -127,6 +135,17 @@ SITE
     fi
 }
 
+# nginx with the local stack's nginx.conf around SITE, a site of its own
+# in which @LISTEN@ stands for the address and port.
+site() {
+    local port=${1:-} file=${2:-}
+    if [ -z "$port" ] || [ ! -s "$file" ]; then
+        die "usage: web.sh site STATE PORT SITE"
+    fi
+    sed -e "s|@LISTEN@|$listen:$port|g" "$file" >"$state/nginx-site.conf"
+    start_nginx
+}
+
 stop() {
     stop_pid "$nginx_pid"
     # SIGINT: stop without the drain (drain-seconds) that SIGTERM starts,
@@ -139,6 +158,7 @@ stop() {
 case $cmd in
 start) shift 2; start "$@" ;;
 static) shift 2; static "$@" ;;
+site) shift 2; site "$@" ;;
 stop) stop ;;
 *) die "unknown command: $cmd" ;;
 esac

@@ -90,6 +90,8 @@ run_counted "cluster (loopback addresses)" \
     env CLUSTER_MODE=loopback python3 tests/pyrun.py tests/cluster/test_cluster.py
 run_counted "faults under load (make test-faults)" \
     python3 tests/pyrun.py tests/faults/test_faults.py
+run_counted "load held: 1,000 connections through nginx" \
+    python3 tests/pyrun.py tests/load/test_load_held.py
 run_counted "bench smoke (make bench --quick)" \
     python3 tests/pyrun.py tests/bench/test_bench_smoke.py
 run_counted "image rehearsal (debootstrap + provision.sh)" \

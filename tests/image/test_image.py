@@ -262,6 +262,12 @@ class A_Provisioned(unittest.TestCase):
         with open(R.path("/etc/nginx/sites-available/fcgi-app")) as f:
             self.assertEqual(f.read(), open(os.path.join(TOP, "nginx", "fcgi-app.conf")).read())
         self.assertTrue(os.path.exists(R.path("/etc/systemd/system/nginx.service.d/fcgi-app.conf")))
+        # the connection limits: the image's nginx.conf and nginx's unit
+        with open(R.path("/etc/nginx/nginx.conf")) as f:
+            self.assertEqual(f.read(), open(os.path.join(TOP, "packer", "files",
+                                                         "nginx.conf")).read())
+        with open(R.path("/etc/systemd/system/nginx.service.d/limits.conf")) as f:
+            self.assertIn("LimitNOFILE=32768", f.read().splitlines())
         # no password, private key or AWS credential anywhere in the image
         self.assertEqual(files_holding(PASSWORD_MARK), [])
         self.assertEqual(files_holding(PEM_PRIVATE_KEY, regex=True), [])

@@ -4,8 +4,9 @@ On a shared machine absolute rates drift by more than most changes are
 worth, so this compares builds under the same conditions: one database,
 one instance (nginx + fcgi-app) per build, and rounds in which each load
 runs against every build in turn, the order rotating from round to round.
-It prints, for each load, every build's median rate and p99 and its rate
-as a ratio of the first build's.
+It prints, for each load, every build's median rate and p99, its rate
+as a ratio of the first build's, and the median CPU time per page of
+its own processes, of MariaDB and of its nginx (from /proc).
 
     python3 bench/ab.py [--rounds N] [--seconds S] [--rows N] [--only WORD]
                         [--nginx-workers LABEL=N ...]
@@ -34,7 +35,8 @@ TOP = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
 sys.path.insert(0, HERE)
 from stack import Stack  # noqa: E402
-from bench import wrk  # noqa: E402
+from bench import measured, wrk  # noqa: E402
+import peers  # noqa: E402
 
 # (name, table, path, connections)
 LOADS = [
@@ -124,32 +126,41 @@ def main():
                 if label in nginx_workers:
                     use_nginx_workers(inst, int(nginx_workers[label]))
                 insts[(label, table)] = inst
+        db_pid = peers.read_pid(os.path.join(stack.db_state, "mariadb.pid"))
+        servers = {key: peers.Server(key[0], "http://127.0.0.1:%d/" % inst.port,
+                                     inst.master_pid(), inst.state, lambda: None)
+                   for key, inst in insts.items()}
         for (label, table), inst in insts.items():  # warm up
             wrk("http://127.0.0.1:%d/" % inst.port, 16, 1)
         for rnd in range(args.rounds):
             order = builds[rnd % len(builds):] + builds[:rnd % len(builds)]
             for name, table, path, conns in loads:
                 for label, _ in order:
-                    inst = insts[(label, table)]
-                    r = wrk("http://127.0.0.1:%d%s" % (inst.port, path), conns, args.seconds)
+                    r = measured(servers[(label, table)], db_pid, path, conns, args.seconds)
                     if r["non2xx"] or r["socket_errors"]:
                         print("warning: %s %s: %d non-2xx, %d socket errors" % (
                             label, name, r["non2xx"], r["socket_errors"]))
                     results[(name, label)].append(r)
-                    print("round %d  %-26s %-10s %8.0f req/s  p99 %7.2f ms" % (
-                        rnd + 1, name, label, r["rps"], r["p99_ms"]), flush=True)
+                    print("round %d  %-26s %-10s %8.0f req/s  p99 %7.2f ms  app %6.1f us  "
+                          "db %6.1f us  nginx %6.1f us" % (
+                              rnd + 1, name, label, r["rps"], r["p99_ms"], r["app_us"],
+                              r["db_us"], r["nginx_us"]), flush=True)
     finally:
         stack.stop()
         stack.cleanup()
     base = builds[0][0]
-    print("\n%-26s %-10s %10s %10s %8s" % ("load", "build", "req/s", "p99 ms", "ratio"))
+    print("\n%-26s %-10s %10s %10s %8s %8s %8s %8s" % (
+        "load", "build", "req/s", "p99 ms", "ratio", "app us", "db us", "nginx us"))
     for name, _, _, _ in loads:
         base_rps = statistics.median(r["rps"] for r in results[(name, base)])
         for label, _ in builds:
             rs = results[(name, label)]
             rps = statistics.median(r["rps"] for r in rs)
-            print("%-26s %-10s %10.0f %10.2f %8.3f" % (
-                name, label, rps, statistics.median(r["p99_ms"] for r in rs), rps / base_rps))
+            print("%-26s %-10s %10.0f %10.2f %8.3f %8.1f %8.1f %8.1f" % (
+                name, label, rps, statistics.median(r["p99_ms"] for r in rs), rps / base_rps,
+                statistics.median(r["app_us"] for r in rs),
+                statistics.median(r["db_us"] for r in rs),
+                statistics.median(r["nginx_us"] for r in rs)))
     return 0
 
 

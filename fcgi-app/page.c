@@ -126,14 +126,24 @@ page_link(struct out *o, const struct page *pg, int json, int has_after,
 	}
 }
 
+/*
+ * Everything up to the title.  The grey of NULL cells keeps a contrast
+ * of at least 4.5:1 (WCAG AA).  On a narrow screen text values wrap
+ * anywhere, so that the table fits the width instead of running off the
+ * side, while numbers and column names stay whole.
+ */
 static const char html_head[] =
     "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
     "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
     "<style>body{font-family:system-ui,sans-serif;margin:2em}"
-    "table{border-collapse:collapse}th,td{border:1px solid #ccc;"
-    "padding:.3em .6em;text-align:left;vertical-align:top}"
-    "td.num{text-align:right}td.null{color:#888;font-style:italic}"
-    "#served-by{color:#555}.error{color:#b00}</style>\n<title>";
+    "table{border-collapse:collapse}caption{text-align:left;padding:.3em 0}"
+    "th,td{border:1px solid #ccc;padding:.3em .6em;text-align:left;"
+    "vertical-align:top}td.num{text-align:right}"
+    "td.null{color:#666;font-style:italic}"
+    "#served-by,caption{color:#555}.error{color:#b00}"
+    "@media (max-width:40em){body{margin:.5em;font-size:.9em}"
+    "th,td{padding:.2em .3em}td{overflow-wrap:anywhere}"
+    "th,td.num,td.null{white-space:nowrap}}</style>\n<title>";
 
 static void
 html_host(struct out *o, const struct hostinfo *h)
@@ -163,13 +173,16 @@ page_html(struct out *o, struct db *db, const struct page *pg)
 
 	out_puts(o, html_head);
 	html_text(o, pg->table);
-	out_puts(o, "</title>\n</head>\n<body>\n<h1>");
+	out_puts(o, "</title>\n</head>\n<body>\n<main>\n<h1>");
 	html_text(o, pg->table);
 	out_puts(o, "</h1>\n");
 	html_host(o, pg->host);
-	out_puts(o, "<table id=\"rows\">\n<thead><tr>");
+	out_puts(o, "<table id=\"rows\">\n<caption>Rows of ");
+	html_text(o, pg->table);
+	out_puts(o, " in key order. A grey, italic NULL is no value; "
+	    "an empty cell is an empty string.</caption>\n<thead><tr>");
 	for (i = 0; i < ncols; i++) {
-		out_puts(o, "<th>");
+		out_puts(o, "<th scope=\"col\">");
 		html_escape(o, &c.esc, cols[i].name, cols[i].name_len);
 		utf8_esc_end(o, &c.esc);
 		out_puts(o, "</th>");
@@ -215,14 +228,14 @@ page_html(struct out *o, struct db *db, const struct page *pg)
 		page_link(o, pg, 0, 1, key, "&amp;");
 		out_puts(o, "\">Next page</a>");
 	}
-	out_puts(o, "</nav>\n</body>\n</html>\n");
+	out_puts(o, "</nav>\n</main>\n</body>\n</html>\n");
 	ret = DB_OK;
 	goto done;
 broken:
 	ret = rc == DB_DOWN || rc == DB_SLOW ? rc : DB_ERROR;
 	out_puts(o, "</tbody>\n</table>\n<p class=\"error\" id=\"error\">"
 	    "This page is incomplete: reading the table failed.</p>\n"
-	    "</body>\n</html>\n");
+	    "</main>\n</body>\n</html>\n");
 done:
 	return ret;
 }

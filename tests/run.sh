@@ -78,6 +78,7 @@ run_counted "fuzz (libFuzzer, ASan+UBSan)" tests/fuzz/run.sh
 run_counted "integration" python3 tests/pyrun.py tests/integration/test_service.py
 FCGI_APP_BIN=$top/build/asan/fcgi-app \
     run_counted "integration (ASan+UBSan)" python3 tests/pyrun.py tests/integration/test_service.py
+run_counted "the page in a browser (Chromium, axe-core)" tests/browser/run.sh
 run_counted "TLS to the database (own CA)" python3 tests/pyrun.py tests/integration/test_tls.py
 
 run_counted "bad input through nginx" python3 tests/pyrun.py tests/badinput/test_bad_input.py

@@ -103,7 +103,7 @@ check_html(const struct sink *s, enum db_rc rc, const struct page *pg,
 	}
 	/* markup from the table would show in these counts */
 	FUZZ_CHECK(count(s, "<tr>") == e->rows + 1);
-	FUZZ_CHECK(count(s, "<th>") == ncols);
+	FUZZ_CHECK(count(s, "<th scope=\"col\">") == ncols);
 	FUZZ_CHECK(count(s, "<td") == e->rows * ncols);
 	FUZZ_CHECK(count(s, "id=\"error\"") == 0);
 	FUZZ_CHECK(between(s, "<p id=\"count\">", '<', text, sizeof(text)));

@@ -95,6 +95,8 @@ run_counted "load held: 1,000 connections through nginx" \
     python3 tests/pyrun.py tests/load/test_load_held.py
 run_counted "bench smoke (make bench --quick)" \
     python3 tests/pyrun.py tests/bench/test_bench_smoke.py
+run_counted "newcomer: make dev in a fresh Debian root" \
+    python3 tests/pyrun.py tests/newcomer/test_newcomer.py
 run_counted "image rehearsal (debootstrap + provision.sh)" \
     python3 tests/pyrun.py tests/image/test_image.py
 

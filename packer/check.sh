@@ -37,7 +37,7 @@ check "packer validate" packer validate \
 staged_fmt() { packer/stage.sh "$work/staged" && packer fmt -check "$work/staged"; }
 check "staged template for current Packer" staged_fmt
 
-shell_scripts=(scripts/*.sh tests/*.sh tests/fuzz/*.sh .ci/run packer/*.sh packer/files/fcgi-app-configure stack/*.sh)
+shell_scripts=(scripts/*.sh tests/*.sh tests/fuzz/*.sh tests/browser/*.sh .ci/run packer/*.sh packer/files/fcgi-app-configure stack/*.sh)
 for f in "${shell_scripts[@]}"; do
     check "shellcheck $f" shellcheck -x "$f"
 done

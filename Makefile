@@ -111,6 +111,14 @@ test-faults: deps ## the fault tests alone: database, instances, stop
 	@$(MAKE) --no-print-directory all
 	@python3 tests/pyrun.py tests/faults/test_faults.py
 
+.PHONY: test-browser test-newcomer
+test-browser: deps ## the page in Chromium alone: rows, paging, console, axe-core, 375 px
+	@$(MAKE) --no-print-directory all
+	@tests/browser/run.sh
+
+test-newcomer: deps ## make dev from a clone on a fresh Debian 12 root (cached in build/cache)
+	@python3 tests/pyrun.py tests/newcomer/test_newcomer.py
+
 cluster: deps ## the stack's shape locally: HAProxy and two instances
 	@$(MAKE) --no-print-directory all
 	@scripts/cluster.sh start

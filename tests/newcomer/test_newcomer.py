@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 import unittest
+import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
@@ -51,6 +52,7 @@ class Root:
         self.root = os.path.join(self.dir, "root")
         self.port = free_port()
         self.state = None   # the dev stack's state folder, as make dev says
+        self.url = None     # the URL make dev printed
         self.mounts = []
         self.times = {}
 
@@ -148,10 +150,12 @@ def parent(pid):
         return 0
 
 
-def get(port, path):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+def get(url, path=""):
+    """GETs url + path; returns the status and the body's text."""
+    u = urllib.parse.urlsplit(url + path)
+    c = http.client.HTTPConnection(u.hostname, u.port, timeout=20)
     try:
-        c.request("GET", path)
+        c.request("GET", u.path + ("?" + u.query if u.query else ""))
         r = c.getresponse()
         return r.status, r.read().decode("utf-8")
     finally:
@@ -207,10 +211,11 @@ class Newcomer(unittest.TestCase):
         m = re.search(r"fcgi-app is running: (http://\S+)", p.stdout)
         self.assertIsNotNone(m, show(p))
         self.assertEqual(m.group(1), "http://127.0.0.1:%d/" % R.port)
+        R.url = m.group(1)
         m = re.search(r"logs: +(/\S+)/\*\.log", p.stdout)
         self.assertIsNotNone(m, show(p))
         R.state = m.group(1)
-        status, text = get(R.port, "/")
+        status, text = get(R.url)
         self.assertEqual(status, 200, text)
         cols, rows = RootDatabase(R).table("demo")
         self.assertEqual(len(rows), 10)
@@ -220,7 +225,7 @@ class Newcomer(unittest.TestCase):
 
     def test_2_json_shows_the_rows(self):
         import json
-        status, text = get(R.port, "/?format=json")
+        status, text = get(R.url, "?format=json")
         self.assertEqual(status, 200, text)
         doc = json.loads(text)
         cols, rows = RootDatabase(R).table("demo")
@@ -248,7 +253,7 @@ class Newcomer(unittest.TestCase):
         self.assertEqual(p.returncode, 0, show(p))
         self.assertIn("already running", p.stdout)
         self.assertEqual(R.pids(), before)
-        status, text = get(R.port, "/")
+        status, text = get(R.url)
         self.assertEqual(status, 200)
         self.assertEqual(len(Page(text).rows), 10)
 
@@ -257,7 +262,7 @@ class Newcomer(unittest.TestCase):
         self.assertEqual(p.returncode, 0, show(p))
         self.assertEqual([(pid, cmdline(pid)) for pid in R.pids()], [])
         with self.assertRaises(ConnectionRefusedError):
-            get(R.port, "/")
+            get(R.url)
         p = R.run("cd %s && make dev-stop" % CHECKOUT, timeout=120)
         self.assertEqual(p.returncode, 0, show(p))
         self.assertEqual(R.pids(), [])

@@ -30,12 +30,11 @@ import statistics
 import subprocess
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-TOP = os.path.dirname(HERE)
-sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
-sys.path.insert(0, HERE)
-from stack import Stack  # noqa: E402
+# the tests' helpers (tests/lib); bench.py and peers.py are beside this file
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "tests"))
 from bench import measured, wrk  # noqa: E402
+from lib.localstack import Stack  # noqa: E402
 import peers  # noqa: E402
 
 # (name, table, path, connections)

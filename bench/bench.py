@@ -31,11 +31,13 @@ import sys
 import time
 import urllib.request
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-TOP = os.path.dirname(HERE)
-sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
-sys.path.insert(0, HERE)
-from stack import Page, Stack, free_port  # noqa: E402
+# the tests' helpers (tests/lib); peers.py is beside this file
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "tests"))
+from lib import SCRIPTS, TOP  # noqa: E402
+from lib.localstack import Stack  # noqa: E402
+from lib.page import Page  # noqa: E402
+from lib.proc import free_port  # noqa: E402
 import peers  # noqa: E402
 
 OUT = os.path.join(TOP, "build", "bench")
@@ -108,7 +110,7 @@ def static_nginx(stack, body):
     with open(page, "wb") as f:
         f.write(body)
     port = free_port()
-    subprocess.run([os.path.join(TOP, "scripts", "web.sh"), "static", state, str(port), page],
+    subprocess.run([os.path.join(SCRIPTS, "web.sh"), "static", state, str(port), page],
                    check=True, capture_output=True, timeout=60)
     return state, port
 
@@ -339,7 +341,7 @@ def main():
             except Exception as e:  # keep tearing down
                 print("teardown:", e)
         if "static_state" in locals():
-            subprocess.run([os.path.join(TOP, "scripts", "web.sh"), "stop", static_state],
+            subprocess.run([os.path.join(SCRIPTS, "web.sh"), "stop", static_state],
                            capture_output=True, timeout=60)
         stack.stop()
         stack.cleanup()

@@ -16,10 +16,10 @@ import subprocess
 import time
 import urllib.request
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-TOP = os.path.dirname(HERE)
-PEERS = os.path.join(HERE, "peers")
-WEB = os.path.join(TOP, "scripts", "web.sh")
+from lib import SCRIPTS  # bench/ puts tests/ on the path first
+
+PEERS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "peers")
+WEB = os.path.join(SCRIPTS, "web.sh")
 
 
 def descendants(root):

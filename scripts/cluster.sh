@@ -85,7 +85,7 @@ net_down() {
 }
 
 start_instance() {
-    local i=$1 z=$2 inst=$state/$2 addr listen web_port
+    local i=$1 z=$2 inst=$state/$2 addr listen web_port imds_host
     addr=$(target_addr "$i")
     mkdir -p "$inst"
     chmod 0711 "$inst"
@@ -100,8 +100,13 @@ start_instance() {
     printf 'workers = 2\nimds = on\nimds-host = %s\nimds-port = %d\ndrain-seconds = %d\n' \
         "$imds_host" "$imds_port" "$(drain_seconds)" >>"$inst/fcgi-app.cnf"
     if ! pid_alive "$inst/imds.pid"; then
-        in_instance "$z" setsid python3 "$here/imds_standin.py" "$imds_host" "$imds_port" \
-            "i-0cluster0000000$z" "ap-northeast-2$z" >"$inst/imds.log" 2>&1 &
+        # a simple command, not in_instance: a function sent to the
+        # background runs in a subshell of its own, so $! would be that
+        # shell's pid and stopping it would leave the stand-in running
+        local imds=(setsid python3 "$top/tests/lib/imds.py" "$imds_host" "$imds_port"
+            "i-0cluster0000000$z" "ap-northeast-2$z")
+        [ "$(mode)" != netns ] || imds=(ip netns exec "$(ns_name "$z")" "${imds[@]}")
+        "${imds[@]}" >"$inst/imds.log" 2>&1 &
         echo $! >"$inst/imds.pid"
         wait_for 10 grep -q "imds stand-in" "$inst/imds.log" ||
             die "the IMDS stand-in of AZ $z did not start; see $inst/imds.log"

@@ -6,6 +6,9 @@ import os
 import sys
 import unittest
 
+# the helpers' package, tests/lib, imports as `lib`
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
 
 def main():
     if len(sys.argv) < 2:

@@ -4,15 +4,12 @@ answers parse; no worker dies or changes, and nginx logs no upstream
 failure.  Prints the README's table."""
 import os
 import random
-import sys
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-TOP = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
-from corpus import CASES  # noqa: E402
-from rawhttp import exchange  # noqa: E402
-from stack import Page, Stack  # noqa: E402
+from corpus import CASES
+from lib.localstack import Stack
+from lib.page import Page
+from lib.rawhttp import exchange
 
 STACK = None
 WEB = None

@@ -6,11 +6,10 @@ import os
 import re
 import socket
 import subprocess
-import sys
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cluster import TOP, Cluster  # noqa: E402
+from lib import SCRIPTS, TOP
+from lib.cluster import Cluster
 
 CLUSTER = None
 LB = None
@@ -67,7 +66,7 @@ class A_Cluster(unittest.TestCase):
                          {"i-0cluster0000000a", "i-0cluster0000000c"})
 
     def test_4_one_instance_stops_traffic_goes_to_the_other(self):
-        p = subprocess.run([os.path.join(TOP, "scripts", "web.sh"), "stop",
+        p = subprocess.run([os.path.join(SCRIPTS, "web.sh"), "stop",
                             os.path.join(CLUSTER.state, "a")], capture_output=True,
                            text=True)
         self.assertEqual(p.returncode, 0, p.stderr)

@@ -6,7 +6,7 @@ import re
 import subprocess
 import unittest
 
-TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from lib import TOP
 
 # a path in the repository, as the docs write it in backticks or commands
 TOPDIRS = ("bench", "docs", "fcgi-app", "man", "nginx", "packer", "scripts",

@@ -7,18 +7,15 @@ the README's table quotes.
 """
 import os
 import signal
-import sys
 import threading
 import time
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-TOP = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
-sys.path.insert(0, os.path.join(TOP, "tests", "cluster"))
-from cluster import Cluster  # noqa: E402
-from load import Load, between, summary  # noqa: E402
-from stack import Stack  # noqa: E402
+from lib import dbsession
+from lib.cluster import Cluster
+from lib.localstack import Stack
+from lib.proc import children_of, pid_of, wait_gone, wait_until
+from load import Load, between, summary
 
 STACK = None
 WORKERS = 4
@@ -38,38 +35,13 @@ def report(name, **figures):
     print("FAULT %s: %s" % (name, ", ".join("%s=%s" % kv for kv in figures.items())))
 
 
-def pid_of(path):
-    with open(path) as f:
-        return int(f.read())
-
-
-def wait_gone(pid, seconds):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def fcgi_sessions():
-    out = STACK.sql("SELECT COUNT(*) FROM information_schema.PROCESSLIST "
-                    "WHERE USER = 'fcgi_app';")
-    return int(out.split("\n")[1])
+    return dbsession.count(STACK, user="fcgi_app")
 
 
 def sleeping_session(seconds):
     """Waits until a session sleeps (in SELECT SLEEP) with its lock held."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        out = STACK.sql("SELECT COUNT(*) FROM information_schema.PROCESSLIST "
-                        "WHERE STATE = 'User sleep';")
-        if int(out.split("\n")[1]) > 0:
-            return True
-        time.sleep(0.05)
-    return False
+    return dbsession.wait_for(STACK, seconds, state="User sleep")
 
 
 class Database(unittest.TestCase):
@@ -183,12 +155,8 @@ class Balanced(unittest.TestCase):
 
     def watch_down(self, zone, seconds):
         """Polls HAProxy until zone is DOWN; returns when, or None."""
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            if self.cluster.status().get(zone) == "DOWN":
-                return time.monotonic()
-            time.sleep(0.05)
-        return None
+        return wait_until(lambda: self.cluster.status().get(zone) == "DOWN" and
+                          time.monotonic(), seconds) or None
 
     def test_sigterm_drains_without_losing_a_request(self):
         a = self.cluster.instance("a")
@@ -223,10 +191,8 @@ class Balanced(unittest.TestCase):
     def test_instance_killed(self):
         a = self.cluster.instance("a")
         pids = [a.master_pid()] + a.worker_pids()
-        with open(os.path.join(a.state, "nginx.pid")) as f:
-            nginx = int(f.read())
-        pids += [nginx] + [int(p) for p in os.listdir("/proc") if p.isdigit() and
-                           parent_of(int(p)) == nginx]
+        nginx = pid_of(os.path.join(a.state, "nginx.pid"))
+        pids += [nginx] + children_of(nginx)
         load = Load(self.cluster.port, clients=8, seconds=60).start()
         try:
             time.sleep(2)
@@ -247,14 +213,6 @@ class Balanced(unittest.TestCase):
         self.assertFalse([a for a in answers if a.end < t_kill and a.failed()])
         self.assertGreater(len(after_down), 50)
         self.assertFalse([a for a in after_down if a.failed()], summary(after_down))
-
-
-def parent_of(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return int(f.read().rsplit(")", 1)[1].split()[1])
-    except OSError:
-        return None
 
 
 if __name__ == "__main__":

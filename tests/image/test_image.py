@@ -11,16 +11,17 @@ import shlex
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 import unittest
 
+from lib import TOP
+from lib.localstack import Stack
+from lib.page import Page
+from lib.proc import pids_by_cmdline
+from lib.tls import make_ca, make_server
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-TOP = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
-from stack import Page, Stack, pids_by_cmdline  # noqa: E402
-from tls import make_ca, make_server  # noqa: E402
 
 MIRROR = os.environ.get("DEBIAN_MIRROR", "http://deb.debian.org/debian")
 UPLOAD = "/tmp/fcgi-app-upload"   # where Packer's file provisioner puts it

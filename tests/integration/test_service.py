@@ -6,16 +6,16 @@ import pwd
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 import unittest
 
-from stack import (TOP, Page, Stack, as_shown_in_html, fcgi_read_response, fcgi_request,
-                   free_port, pids_by_cmdline)
-
-sys.path.insert(0, os.path.join(TOP, "scripts"))
-from imds_standin import Imds  # noqa: E402
+from lib import dbsession
+from lib.fcgi import fcgi_read_response, fcgi_request
+from lib.imds import Imds
+from lib.localstack import Stack
+from lib.page import Page, as_shown_in_html
+from lib.proc import free_port, pids_by_cmdline, wait_gone
 
 INSTANCE_ID = "i-0123456789abcdef0"
 ZONE = "ap-northeast-2a"
@@ -396,9 +396,8 @@ class Reconnect(unittest.TestCase):
             self.assertTrue(wait_for_process("User sleep", pwd.getpwuid(os.getuid()).pw_name))
             for _ in range(2):
                 get_503(self, inst, "/?format=json", within=1.0)
-                waiting = STACK.sql("SELECT COUNT(*) FROM information_schema.PROCESSLIST "
-                                    "WHERE USER = 'fcgi_app' AND STATE LIKE 'Waiting%';")
-                self.assertEqual(waiting.split("\n")[1], "0")
+                waiting = dbsession.count(STACK, user="fcgi_app", state="Waiting%")
+                self.assertEqual(waiting, 0)
         finally:
             hold.join(20)
         self.assertEqual(len(inst.get("/?format=json").json()["rows"]), 10)
@@ -702,23 +701,13 @@ class LongValues(unittest.TestCase):
 
 def wait_for_process(state, user, seconds=10):
     """Waits until the database shows a session of user in state (LIKE)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        out = STACK.sql("SELECT COUNT(*) FROM information_schema.PROCESSLIST "
-                        "WHERE STATE LIKE '%s' AND USER = '%s';" % (state, user))
-        if int(out.split("\n")[1]) > 0:
-            return True
-        time.sleep(0.05)
-    return False
+    return dbsession.wait_for(STACK, seconds, user=user, state=state)
 
 
 class StartAndStop(unittest.TestCase):
     def assert_gone(self, pids, seconds=10):
         """Every process in pids exits within seconds."""
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline and any(
-                os.path.exists("/proc/%d" % p) for p in pids):
-            time.sleep(0.1)
+        wait_gone(pids, seconds)
         for p in pids:
             self.assertFalse(os.path.exists("/proc/%d" % p), p)
 
@@ -813,7 +802,7 @@ class StartAndStop(unittest.TestCase):
         self.assertEqual(pids_by_cmdline(lambda c: state.encode() in c), [])
 
     def test_config_errors_stop_the_start(self):
-        from stack import BINARY
+        from lib.localstack import BINARY
         bad = os.path.join(STACK.dir, "bad.cnf")
         with open(bad, "w") as f:
             f.write("[client]\nuser = x\n\n[fcgi-app]\ntable = demo\nworkrs = 2\n")

@@ -4,12 +4,12 @@ require-tls = on and that CA as ssl-ca.  A verified connection serves;
 a certificate from another CA, a certificate for another name, and a
 server without TLS are each refused, with a log line that says why."""
 import os
-import sys
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from stack import Page, Stack, free_port  # noqa: E402
-from tls import make_ca, make_server  # noqa: E402
+from lib.localstack import Stack
+from lib.page import Page
+from lib.proc import free_port
+from lib.tls import make_ca, make_server
 
 STACK = None
 PORT = None

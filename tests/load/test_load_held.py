@@ -9,13 +9,11 @@ import http.client
 import os
 import re
 import subprocess
-import sys
 import time
 import unittest
 
-TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
-from stack import Page, Stack  # noqa: E402
+from lib.localstack import Stack
+from lib.page import Page
 
 CONNS = 1000
 SECONDS = 3

@@ -10,8 +10,9 @@ import unittest
 
 import yaml
 
-TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(TOP, "stack"))
+from lib import TOP
+
+sys.path.insert(0, os.path.join(TOP, "stack"))  # the checker under test
 import check  # noqa: E402
 
 TEMPLATE = os.path.join(TOP, "stack", "fcgi-app.yaml")

@@ -4,7 +4,7 @@ stacks and tests; it listens on a loopback address only.
 It answers like the real service for the calls fcgi-app makes at start:
 PUT /latest/api/token for a session token, then GETs that must carry it.
 
-    python3 scripts/imds_standin.py HOST PORT INSTANCE_ID ZONE
+    python3 tests/lib/imds.py HOST PORT INSTANCE_ID ZONE
 """
 import http.server
 import ipaddress

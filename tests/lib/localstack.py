@@ -3,39 +3,21 @@
 MariaDB (scripts/db.sh), fcgi-app under spawn-fcgi and nginx
 (scripts/web.sh) run in a temporary state folder on loopback ports.
 """
-import html.parser
 import http.client
 import json
 import os
 import re
 import shutil
-import socket
-import struct
-import subprocess
 import tempfile
 
-TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SCRIPTS = os.path.join(TOP, "scripts")
+from . import SCRIPTS, TOP
+from .proc import children_of, free_port, pid_of, run
+
 BINARY = os.environ.get("FCGI_APP_BIN", os.path.join(TOP, "build", "fcgi-app"))
 # what AddressSanitizer, LeakSanitizer and UBSan write when they report
 SANITIZER_MARKERS = ("AddressSanitizer", "LeakSanitizer", "runtime error:")
 
-
-def free_port():
-    """A loopback TCP port that nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def run(*args, env=None, stdin=None):
-    merged = dict(os.environ, **(env or {}))
-    p = subprocess.run(args, input=stdin, capture_output=True, text=True,
-                       env=merged, timeout=120)
-    if p.returncode != 0:
-        raise RuntimeError("%s failed (%d):\n%s%s" % (" ".join(args), p.returncode,
-                                                      p.stdout, p.stderr))
-    return p.stdout
+__all__ = ["BINARY", "Instance", "Response", "Stack", "free_port"]
 
 
 class Stack:
@@ -200,136 +182,8 @@ class Instance:
             return f.read()
 
     def master_pid(self):
-        with open(os.path.join(self.state, "fcgi-app.pid")) as f:
-            return int(f.read())
+        return pid_of(os.path.join(self.state, "fcgi-app.pid"))
 
     def worker_pids(self):
         """The master's children, read from /proc."""
-        master = self.master_pid()
-        kids = []
-        for d in os.listdir("/proc"):
-            if d.isdigit():
-                try:
-                    with open("/proc/%s/stat" % d) as f:
-                        fields = f.read().rsplit(")", 1)[1].split()
-                except OSError:
-                    continue
-                if int(fields[1]) == master:
-                    kids.append(int(d))
-        return sorted(kids)
-
-
-def pids_by_cmdline(match):
-    """The processes whose command line (NUL-separated bytes) match(cmdline)
-    is true for."""
-    pids = []
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                with open("/proc/%s/cmdline" % d, "rb") as f:
-                    if match(f.read()):
-                        pids.append(int(d))
-            except OSError:
-                continue
-    return sorted(pids)
-
-
-def fcgi_record(rtype, content=b"", request_id=1):
-    return struct.pack(">BBHHBB", 1, rtype, request_id, len(content), 0, 0) + content
-
-
-def fcgi_params(params):
-    """FastCGI name-value pairs (all shorter than 128 bytes here)."""
-    out = b""
-    for k, v in params.items():
-        k, v = k.encode(), v.encode()
-        out += bytes([len(k), len(v)]) + k + v
-    return out
-
-
-def fcgi_request(params):
-    """The bytes of one whole FastCGI GET request."""
-    begin = struct.pack(">HB5x", 1, 0)  # role RESPONDER, no keep-alive
-    return (fcgi_record(1, begin) + fcgi_record(4, fcgi_params(params)) +
-            fcgi_record(4) + fcgi_record(5))
-
-
-def fcgi_read_response(sock):
-    """Reads records until END_REQUEST; returns the STDOUT bytes."""
-    buf, stdout = b"", b""
-    while True:
-        chunk = sock.recv(65536)
-        if not chunk:
-            raise ConnectionError("connection closed before END_REQUEST")
-        buf += chunk
-        while len(buf) >= 8:
-            _, rtype, _, clen, plen, _ = struct.unpack(">BBHHBB", buf[:8])
-            if len(buf) < 8 + clen + plen:
-                break
-            content, buf = buf[8:8 + clen], buf[8 + clen + plen:]
-            if rtype == 6:
-                stdout += content
-            elif rtype == 3:
-                return stdout
-
-
-class Page(html.parser.HTMLParser):
-    """The parts of the table page the tests look at."""
-
-    def __init__(self, text):
-        super().__init__(convert_charrefs=True)
-        self.headers = []
-        self.rows = []
-        self.links = {}
-        self.ids = {}
-        self.tags = []  # every start tag, in order
-        self._cell = None
-        self._id = None
-        self._in_tbody = False
-        self.body_tags = []  # start tags inside <tbody>
-        self.feed(text)
-        self.close()
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        self.tags.append(tag)
-        if self._in_tbody:
-            self.body_tags.append(tag)
-        if tag == "tbody":
-            self._in_tbody = True
-        elif tag == "tr" and self._in_tbody:
-            self.rows.append([])
-        elif tag in ("td", "th"):
-            self._cell = {"tag": tag, "null": a.get("class") == "null", "text": ""}
-        elif tag == "a" and "rel" in a:
-            self.links[a["rel"]] = a.get("href")
-        if "id" in a:
-            self._id = a["id"]
-            self.ids[self._id] = ""
-
-    def handle_endtag(self, tag):
-        if tag == "tbody":
-            self._in_tbody = False
-        elif tag in ("td", "th") and self._cell is not None:
-            c = self._cell
-            if c["tag"] == "th":
-                self.headers.append(c["text"])
-            else:
-                self.rows[-1].append(None if c["null"] else c["text"])
-            self._cell = None
-        self._id = None
-
-    def handle_data(self, data):
-        if self._cell is not None:
-            self._cell["text"] += data
-        if self._id is not None:
-            self.ids[self._id] += data
-
-
-def as_shown_in_html(value):
-    """What a value looks like on the page: C0 controls other than tab,
-    LF and CR, and DEL, are shown as their Unicode control pictures."""
-    if value is None:
-        return None
-    return "".join(chr(0x2400 + ord(ch)) if ord(ch) < 0x20 and ch not in "\t\n\r"
-                   else "\u2421" if ch == "\x7f" else ch for ch in value)
+        return children_of(self.master_pid())

@@ -3,13 +3,11 @@ private state folder, with HAProxy's view read from its stats socket."""
 import os
 import socket
 import subprocess
-import sys
 import tempfile
-import time
 
-TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
-from stack import Instance, free_port  # noqa: E402
+from . import SCRIPTS
+from .localstack import Instance
+from .proc import free_port, wait_until
 
 INSTANCE_IDS = {"a": "i-0cluster0000000a", "c": "i-0cluster0000000c"}
 
@@ -22,7 +20,7 @@ class Cluster:
 
     def run(self, cmd):
         env = dict(os.environ, CLUSTER_STATE=self.state, CLUSTER_PORT=str(self.port))
-        return subprocess.run([os.path.join(TOP, "scripts", "cluster.sh"), cmd], env=env,
+        return subprocess.run([os.path.join(SCRIPTS, "cluster.sh"), cmd], env=env,
                               capture_output=True, text=True, timeout=300)
 
     def start(self):
@@ -67,9 +65,11 @@ class Cluster:
     def wait_status(self, want, seconds, poke=True):
         """Polls the balancer until its servers' status is want; with
         poke, sends a request meanwhile to keep traffic flowing."""
-        deadline = time.monotonic() + seconds
-        while self.status() != want and time.monotonic() < deadline:
+        def reached():
+            if self.status() == want:
+                return True
             if poke:
                 self.served_by()
-            time.sleep(0.1)
+            return False
+        wait_until(reached, seconds, interval=0.1)
         return self.status()

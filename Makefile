@@ -52,7 +52,7 @@ LDFLAGS_ALL := $(LDHARDEN) $(LDSAN) $(LDFLAGS)
 
 .PHONY: all install deps dev dev-stop test test-faults unit-test packer-check ami \
         stack-check stack-deploy stack-smoke stack-delete cluster cluster-stop \
-        bench fuzz clean help
+        bench fuzz coverage clean help
 
 all: $(BUILD)/fcgi-app ## build the program into build/
 
@@ -79,8 +79,45 @@ $(BUILD)/unit-tests: $(UNIT_OBJS) $(LIB_OBJS)
 	@echo "  LINK    $@"
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS) $(CHECK_LIBS)
 
-unit-test: $(BUILD)/unit-tests ## run the unit tests
+# The suites of app.c and worker.c run over tests/fuzz/fake_db.c, which
+# stands in for db.c: a binary of their own, build/unit-fake.
+FAKE_SRCS := $(wildcard tests/unit/fake/*.c)
+FAKE_OBJS := $(addprefix $(BUILD)/unit/fake/,$(notdir $(FAKE_SRCS:.c=.o)) \
+             fake_db.o support.o json_valid.o utf8_valid.o) \
+             $(BUILD)/unit/helpers.o
+FAKE_LIB  := $(addprefix $(BUILD)/obj/,app.o clock.o drain.o html.o http.o \
+             json.o log.o out.o page.o utf8.o worker.o)
+FAKE_INC  := -I$(SRC_DIR) -Itests/unit -Itests/fuzz
+
+$(BUILD)/unit/fake/%.o: tests/unit/fake/%.c
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) $(FAKE_INC) -c -o $@ $<
+
+$(BUILD)/unit/fake/%.o: tests/fuzz/%.c
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) $(FAKE_INC) -c -o $@ $<
+
+$(BUILD)/unit-fake: $(FAKE_OBJS) $(FAKE_LIB)
+	@echo "  LINK    $@"
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ -lfcgi $(CHECK_LIBS)
+
+unit-test: $(BUILD)/unit-tests $(BUILD)/unit-fake ## run the unit tests
 	$(BUILD)/unit-tests
+	$(BUILD)/unit-fake
+
+# Line coverage of the program's sources from the unit tests alone, built
+# unoptimised with gcov's counters in $(BUILD)/cov.
+COV_DIR := $(BUILD)/cov
+coverage: deps ## the program's line coverage from the unit tests alone
+	@rm -rf $(COV_DIR)
+	@$(MAKE) --no-print-directory -s BUILD=$(COV_DIR) OPT="-O0 -g --coverage" \
+	    LDSAN=--coverage $(COV_DIR)/unit-tests $(COV_DIR)/unit-fake
+	@$(COV_DIR)/unit-tests | tail -n 1
+	@$(COV_DIR)/unit-fake | tail -n 1
+	@gcovr --root . --object-directory $(COV_DIR)/obj --filter 'fcgi-app/' \
+	    --txt - --print-summary | sed -n '/^-*$$/,$$p'
 
 install: $(BUILD)/fcgi-app ## install the program, man page, SQL and site (PREFIX, DESTDIR)
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/fcgi-app/sql \
@@ -200,4 +237,5 @@ clean: ## remove build output
 	rm -rf $(BUILD)
 
 -include $(LIB_OBJS:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_OBJS:.o=.d) \
+         $(FAKE_OBJS:.o=.d) \
          $(wildcard $(FUZZ_DIR)/*/*.d)

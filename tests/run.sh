@@ -42,8 +42,8 @@ run_counted() {
 }
 
 banner "build (plain and sanitized)"
-if make -s all build/unit-tests &&
-    make -s BUILD=build/asan SANITIZE=1 all build/asan/unit-tests; then
+if make -s all build/unit-tests build/unit-fake &&
+    make -s BUILD=build/asan SANITIZE=1 all build/asan/unit-tests build/asan/unit-fake; then
     record build 1 0
 else
     record build 0 1
@@ -74,6 +74,8 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 run_check "unit" build/unit-tests
 run_check "unit (ASan+UBSan)" build/asan/unit-tests
+run_check "unit over the fake database" build/unit-fake
+run_check "unit over the fake database (ASan+UBSan)" build/asan/unit-fake
 run_counted "fuzz (libFuzzer, ASan+UBSan)" tests/fuzz/run.sh
 run_counted "integration" python3 tests/pyrun.py tests/integration/test_service.py
 FCGI_APP_BIN=$top/build/asan/fcgi-app \

@@ -40,6 +40,8 @@ struct db {
 	size_t fill_left;
 	int cur;  /* the current row, -1 before the first */
 	int done; /* db_page_next has returned something other than DB_ROW */
+	enum db_rc open_rc, ping_rc;
+	struct fake_calls calls;
 	char fillbuf[127 * FILL_UNIT];
 };
 
@@ -266,4 +268,59 @@ db_row_key(struct db *db, long long *key)
 		return DB_ERROR;
 	*key = row->key;
 	return DB_OK;
+}
+
+void
+fake_db_answer(struct db *db, enum db_rc open_rc, enum db_rc ping_rc)
+{
+	db->open_rc = open_rc;
+	db->ping_rc = ping_rc;
+}
+
+const struct fake_calls *
+fake_db_calls(const struct db *db)
+{
+	return &db->calls;
+}
+
+/* A handle over an empty table, for worker.c: it only pings. */
+struct db *
+db_new(const struct config *cfg)
+{
+	struct reader r = {NULL, 0, 0};
+
+	(void)cfg;
+	return fake_db_new(&r);
+}
+
+void
+db_free(struct db *db)
+{
+	fake_db_free(db);
+}
+
+enum db_rc
+db_ping(struct db *db)
+{
+	db->calls.pings++;
+	return db->ping_rc;
+}
+
+enum db_rc
+db_page_open(struct db *db, long long from, unsigned nrows)
+{
+	FUZZ_CHECK(db->calls.opens == db->calls.closes); /* one at a time */
+	db->calls.from = from;
+	db->calls.nrows = nrows;
+	if (db->open_rc != DB_OK)
+		return db->open_rc;
+	db->calls.opens++;
+	fake_db_rewind(db);
+	return DB_OK;
+}
+
+void
+db_page_close(struct db *db)
+{
+	db->calls.closes++;
 }

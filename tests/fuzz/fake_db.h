@@ -1,6 +1,8 @@
 /*
- * A stand-in for db.c in the page harness: the db.h functions that
- * page.c calls, serving a table decoded from fuzz input.  It keeps to
+ * A stand-in for db.c: the whole of db.h, serving a table decoded from
+ * fuzz input.  The page harness uses the rows; the unit tests of app.c
+ * and worker.c also the calls around them (db_page_open, db_ping, ...),
+ * whose answers fake_db_answer sets.  It keeps to
  * db.h's contract (a numeric value in one chunk, every other value in
  * one or more, an empty one as one empty chunk) and checks that its
  * caller does too.
@@ -44,5 +46,19 @@ struct fake_expect {
 
 void fake_db_expect(const struct db *db, unsigned limit,
     struct fake_expect *e);
+
+/*
+ * What db_page_open and db_ping answer from now on (both DB_OK at
+ * first).  db_page_open rewinds the table when it answers DB_OK.
+ */
+void fake_db_answer(struct db *db, enum db_rc open_rc, enum db_rc ping_rc);
+
+/* The calls made so far, and what the last db_page_open asked for. */
+struct fake_calls {
+	unsigned opens, closes, pings;
+	long long from;
+	unsigned nrows;
+};
+const struct fake_calls *fake_db_calls(const struct db *db);
 
 #endif

@@ -12,6 +12,11 @@ Suite *suite_http(void);
 Suite *suite_config(void);
 Suite *suite_out(void);
 Suite *suite_dbtext(void);
+Suite *suite_dbpolicy(void);
+Suite *suite_supervisor(void);
+/* build/unit-fake: over tests/fuzz/fake_db.c */
+Suite *suite_app(void);
+Suite *suite_worker(void);
 
 struct mem {
 	char data[1 << 17];
@@ -24,5 +29,11 @@ struct mem {
 void mem_open(struct out *o, struct mem *m);
 /* Flushes o and returns m->data. */
 const char *mem_str(struct out *o, struct mem *m);
+
+/* Log lines (stderr) from begin to end go to a file; end returns them. */
+void log_capture_begin(void);
+const char *log_capture_end(void);
+/* How many times needle occurs in haystack. */
+unsigned count_of(const char *haystack, const char *needle);
 
 #endif

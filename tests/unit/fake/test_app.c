@@ -1,0 +1,511 @@
+/*
+ * app.c over the fake database (tests/fuzz/fake_db.c): every status the
+ * program answers, HEAD, 405 with Allow, the clean 503 or 500 when a
+ * page fails before any of it went out, and the notice when it fails
+ * after.  Answers are parsed: the status line, the headers, the body.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "drain.h"
+#include "fake_db.h"
+#include "fuzz.h"
+#include "unit.h"
+
+/* The encoded table the fake serves (see fake_db_new). */
+static uint8_t tbl[4096];
+static size_t tlen;
+static struct config cfg;
+static struct hostinfo host;
+static struct app app;
+static struct out o;
+static struct mem m;
+
+/* One answer, parsed. */
+struct answer {
+	int status;
+	char headers[2048]; /* "name: value\n" lines, names lower-case */
+	const char *body;
+	size_t body_len;
+};
+
+static void
+put(uint8_t b)
+{
+	ck_assert_uint_lt(tlen, sizeof(tbl));
+	tbl[tlen++] = b;
+}
+
+static void
+put_text(const char *s)
+{
+	put((uint8_t)strlen(s));
+	while (*s != '\0')
+		put((uint8_t)*s++);
+}
+
+/* Two columns: id (numeric) and name. */
+static void
+table_begin(void)
+{
+	tlen = 0;
+	put(2);
+	put(0x80 | 2);
+	tbl[tlen++] = 'i';
+	tbl[tlen++] = 'd';
+	put(4);
+	memcpy(tbl + tlen, "name", 4);
+	tlen += 4;
+}
+
+/* A row with key 0 to 150 and a name in one chunk. */
+static void
+table_row(int key, const char *name)
+{
+	char k[8];
+
+	snprintf(k, sizeof(k), "%d", key);
+	put(4);                 /* a row follows */
+	put((uint8_t)(key + 100));
+	put(2);                 /* id: a value in one chunk */
+	put_text(k);
+	put(2);                 /* name: a value in one chunk */
+	put_text(name);
+}
+
+/* A row whose name is four chunks of 4064 bytes of 'x'. */
+static void
+table_big_row(int key)
+{
+	char k[8];
+	int i;
+
+	snprintf(k, sizeof(k), "%d", key);
+	put(4);
+	put((uint8_t)(key + 100));
+	put(2);
+	put_text(k);
+	put(2 | 3 << 3);        /* four chunks */
+	for (i = 0; i < 4; i++) {
+		put(0x80 | 127);  /* a run of 127 * 32 bytes */
+		put('x');
+	}
+}
+
+/* How the rows end: DB_END, DB_ERROR, DB_DOWN or DB_SLOW. */
+static void
+table_end(enum db_rc rc)
+{
+	put(rc == DB_END ? 0 : rc == DB_ERROR ? 1 : rc == DB_DOWN ? 2 : 3);
+}
+
+static void
+table_open(void)
+{
+	struct reader r = {tbl, tlen, 0};
+
+	app.db = fake_db_new(&r);
+	ck_assert_ptr_nonnull(app.db);
+}
+
+static void
+setup(void)
+{
+	memset(&cfg, 0, sizeof(cfg));
+	strcpy(cfg.table, "demo");
+	strcpy(cfg.key, "id");
+	cfg.default_limit = 10;
+	cfg.max_limit = 100;
+	cfg.retry_after = 7;
+	memset(&host, 0, sizeof(host));
+	strcpy(host.hostname, "web-1");
+	app.cfg = &cfg;
+	app.host = &host;
+	table_begin();
+	table_row(1, "one");
+	table_row(2, "two");
+	table_row(3, "three");
+	table_end(DB_END);
+	table_open();
+}
+
+static void
+teardown(void)
+{
+	fake_db_free(app.db);
+	app.db = NULL;
+}
+
+/* Splits what app_handle wrote into status, headers and body. */
+static void
+parse(const char *text, size_t len, struct answer *a)
+{
+	const char *p = text, *end = text + len, *eol, *colon;
+	size_t hl = 0, i;
+
+	memset(a, 0, sizeof(*a));
+	ck_assert_msg(strncmp(p, "Status: ", 8) == 0, "no status: %s", p);
+	a->status = (int)strtol(p + 8, NULL, 10);
+	for (;;) {
+		eol = strstr(p, "\r\n");
+		ck_assert_ptr_nonnull(eol);
+		if (eol == p)
+			break;
+		colon = memchr(p, ':', (size_t)(eol - p));
+		ck_assert_ptr_nonnull(colon);
+		for (i = 0; p + i < colon; i++) {
+			ck_assert_uint_lt(hl, sizeof(a->headers) - 2);
+			a->headers[hl++] = (char)(p[i] >= 'A' && p[i] <= 'Z' ?
+			    p[i] + 32 : p[i]);
+		}
+		for (p = colon + 1; *p == ' '; p++)
+			;
+		a->headers[hl++] = ':';
+		for (; p < eol; p++) {
+			ck_assert_uint_lt(hl, sizeof(a->headers) - 2);
+			a->headers[hl++] = *p;
+		}
+		a->headers[hl++] = '\n';
+		p = eol + 2;
+	}
+	a->headers[hl] = '\0';
+	a->body = eol + 2;
+	a->body_len = (size_t)(end - a->body);
+}
+
+/* The value of header name (lower case), or NULL; in a static buffer. */
+static const char *
+header(const struct answer *a, const char *name)
+{
+	static char v[512];
+	char key[64];
+	const char *p, *nl;
+
+	snprintf(key, sizeof(key), "%s:", name);
+	for (p = a->headers; *p != '\0'; p = nl + 1) {
+		nl = strchr(p, '\n');
+		if (strncmp(p, key, strlen(key)) == 0) {
+			snprintf(v, sizeof(v), "%.*s", (int)(nl - p -
+			    (long)strlen(key)), p + strlen(key));
+			return v;
+		}
+	}
+	return NULL;
+}
+
+/* The text of the element with id="id" in an HTML body, or NULL. */
+static const char *
+html_id(const struct answer *a, const char *id)
+{
+	static char v[512];
+	char attr[64];
+	const char *p, *gt, *lt;
+
+	snprintf(attr, sizeof(attr), " id=\"%s\"", id);
+	p = strstr(a->body, attr);
+	if (p == NULL)
+		return NULL;
+	gt = strchr(p, '>');
+	lt = gt != NULL ? strchr(gt, '<') : NULL;
+	ck_assert_ptr_nonnull(lt);
+	snprintf(v, sizeof(v), "%.*s", (int)(lt - gt - 1), gt + 1);
+	return v;
+}
+
+/* The text of top-level member name of a JSON body, or NULL. */
+static const char *
+json_member(const struct answer *a, const char *name)
+{
+	static char v[512];
+	const char *names[1] = {name};
+	struct json_span f[1];
+
+	ck_assert_msg(json_find(a->body, a->body_len, names, 1, f),
+	    "not JSON: %s", a->body);
+	if (f[0].len == 0)
+		return NULL;
+	snprintf(v, sizeof(v), "%.*s", (int)f[0].len, a->body + f[0].off);
+	return v;
+}
+
+static void
+ask(const char *method, const char *path, const char *query,
+    const char *accept, struct answer *a)
+{
+	struct app_request req = {method, path, query, accept};
+	const char *text;
+
+	mem_open(&o, &m);
+	app_handle(&app, &req, &o);
+	text = mem_str(&o, &m);
+	parse(text, m.len, a);
+}
+
+START_TEST(table_as_html_and_json)
+{
+	struct answer a;
+
+	ask("GET", "/", NULL, NULL, &a);
+	ck_assert_int_eq(a.status, 200);
+	ck_assert_str_eq(header(&a, "content-type"), "text/html; charset=utf-8");
+	ck_assert_str_eq(header(&a, "vary"), "Accept");
+	ck_assert_ptr_null(header(&a, "retry-after"));
+	ck_assert_str_eq(html_id(&a, "count"), "3 rows");
+	ask("GET", "/", "format=json", NULL, &a);
+	ck_assert_int_eq(a.status, 200);
+	ck_assert_str_eq(header(&a, "content-type"),
+	    "application/json; charset=utf-8");
+	ck_assert_str_eq(json_member(&a, "count"), "3");
+	ask("GET", "/", NULL, "application/json", &a);
+	ck_assert_str_eq(json_member(&a, "count"), "3");
+	ck_assert_uint_eq(fake_db_calls(app.db)->closes, 3);
+}
+END_TEST
+
+START_TEST(the_page_asks_for_one_row_more_than_it_shows)
+{
+	struct answer a;
+
+	ask("GET", "/", "limit=2&after=5", NULL, &a);
+	ck_assert_int_eq(a.status, 200);
+	ck_assert_int_eq(fake_db_calls(app.db)->from, 6);
+	ck_assert_uint_eq(fake_db_calls(app.db)->nrows, 3);
+	ck_assert_str_eq(html_id(&a, "count"), "2 rows");
+	ask("GET", "/", "after=9223372036854775807", NULL, &a);
+	ck_assert_uint_eq(fake_db_calls(app.db)->nrows, 0); /* none can follow */
+	ask("GET", "/", NULL, NULL, &a);
+	ck_assert_int_eq(fake_db_calls(app.db)->from, LLONG_MIN);
+	ck_assert_uint_eq(fake_db_calls(app.db)->nrows, 11);
+}
+END_TEST
+
+START_TEST(head_sends_the_headers_only)
+{
+	struct answer a;
+
+	ask("HEAD", "/", NULL, NULL, &a);
+	ck_assert_int_eq(a.status, 200);
+	ck_assert_str_eq(header(&a, "content-type"), "text/html; charset=utf-8");
+	ck_assert_uint_eq(a.body_len, 0);
+	ask("HEAD", "/", "format=json", NULL, &a);
+	ck_assert_str_eq(header(&a, "content-type"),
+	    "application/json; charset=utf-8");
+	ck_assert_uint_eq(a.body_len, 0);
+	ask("HEAD", "/nope", NULL, NULL, &a);
+	ck_assert_int_eq(a.status, 404);
+	ck_assert_uint_eq(a.body_len, 0);
+	ask("HEAD", "/healthz", NULL, NULL, &a);
+	ck_assert_int_eq(a.status, 200);
+	ck_assert_uint_eq(a.body_len, 0);
+	fake_db_answer(app.db, DB_DOWN, DB_OK);
+	ask("HEAD", "/", NULL, NULL, &a);
+	ck_assert_int_eq(a.status, 503);
+	ck_assert_str_eq(header(&a, "retry-after"), "7");
+	ck_assert_uint_eq(a.body_len, 0);
+}
+END_TEST
+
+START_TEST(bad_parameters_get_400)
+{
+	struct answer a;
+
+	ask("GET", "/", "limit=abc", NULL, &a);
+	ck_assert_int_eq(a.status, 400);
+	ck_assert_ptr_nonnull(strstr(html_id(&a, "error"), "limit"));
+	ask("GET", "/", "limit=0x10", "application/json", &a);
+	ck_assert_int_eq(a.status, 400);
+	ck_assert_str_eq(json_member(&a, "status"), "400");
+	ck_assert_uint_eq(fake_db_calls(app.db)->opens, 0);
+}
+END_TEST
+
+START_TEST(unknown_path_gets_404)
+{
+	struct answer a;
+
+	ask("GET", "/nope", NULL, NULL, &a);
+	ck_assert_int_eq(a.status, 404);
+	ck_assert_str_eq(header(&a, "content-type"), "text/html; charset=utf-8");
+	ck_assert_ptr_nonnull(html_id(&a, "error"));
+	ask("GET", "/nope", NULL, "application/json", &a);
+	ck_assert_str_eq(json_member(&a, "status"), "404");
+}
+END_TEST
+
+START_TEST(other_methods_get_405_with_allow)
+{
+	static const char *const methods[] = {"POST", "PUT", "DELETE", "get",
+	    NULL};
+	struct answer a;
+	size_t i;
+
+	for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+		ask(methods[i], "/", NULL, NULL, &a);
+		ck_assert_int_eq(a.status, 405);
+		ck_assert_str_eq(header(&a, "allow"), "GET, HEAD");
+		ck_assert_ptr_nonnull(html_id(&a, "error"));
+	}
+	ask("POST", "/healthz", NULL, "application/json", &a);
+	ck_assert_int_eq(a.status, 405);
+	ck_assert_str_eq(header(&a, "allow"), "GET, HEAD");
+	ck_assert_str_eq(json_member(&a, "status"), "405");
+	ck_assert_uint_eq(fake_db_calls(app.db)->opens, 0);
+}
+END_TEST
+
+START_TEST(database_down_or_slow_gets_503_and_other_errors_500)
+{
+	static const enum db_rc rcs[] = {DB_DOWN, DB_SLOW, DB_ERROR};
+	struct answer a;
+	size_t i;
+
+	for (i = 0; i < sizeof(rcs) / sizeof(rcs[0]); i++) {
+		int want = rcs[i] == DB_ERROR ? 500 : 503;
+
+		fake_db_answer(app.db, rcs[i], DB_OK);
+		ask("GET", "/", NULL, NULL, &a);
+		ck_assert_int_eq(a.status, want);
+		ck_assert_ptr_null(html_id(&a, "rows"));
+		ask("GET", "/", "format=json", NULL, &a);
+		ck_assert_int_eq(a.status, want);
+		ck_assert_str_eq(json_member(&a, "status"),
+		    want == 500 ? "500" : "503");
+		if (want == 503) {
+			ck_assert_str_eq(header(&a, "retry-after"), "7");
+			ck_assert_ptr_nonnull(strstr(json_member(&a, "error"),
+			    "unavailable"));
+		} else {
+			ck_assert_ptr_null(header(&a, "retry-after"));
+		}
+	}
+}
+END_TEST
+
+/* Rows that fail while the whole page is still in the buffer. */
+static void
+fail_early(enum db_rc rc)
+{
+	table_begin();
+	table_row(1, "one");
+	table_row(2, "two");
+	table_end(rc);
+	fake_db_free(app.db);
+	table_open();
+}
+
+START_TEST(failure_before_the_first_flush_is_a_clean_error)
+{
+	static const enum db_rc rcs[] = {DB_DOWN, DB_SLOW, DB_ERROR};
+	struct answer a;
+	size_t i;
+
+	for (i = 0; i < sizeof(rcs) / sizeof(rcs[0]); i++) {
+		int want = rcs[i] == DB_ERROR ? 500 : 503;
+
+		fail_early(rcs[i]);
+		ask("GET", "/", NULL, NULL, &a);
+		ck_assert_int_eq(a.status, want);
+		ck_assert_ptr_null(html_id(&a, "rows")); /* no table at all */
+		ck_assert_ptr_null(html_id(&a, "count"));
+		ck_assert_ptr_nonnull(html_id(&a, "error"));
+		ck_assert_ptr_null(strstr(html_id(&a, "error"), "incomplete"));
+		ck_assert_uint_eq(count_of(a.body, "Status:"), 0);
+		ask("GET", "/", "format=json", NULL, &a);
+		ck_assert_int_eq(a.status, want);
+		ck_assert_ptr_null(json_member(&a, "rows"));
+		ck_assert_str_eq(json_member(&a, "status"),
+		    want == 500 ? "500" : "503");
+		ck_assert_uint_eq(fake_db_calls(app.db)->closes, 2);
+	}
+}
+END_TEST
+
+START_TEST(failure_after_the_first_flush_ends_with_the_notice)
+{
+	struct answer a;
+	const char *names[1] = {"rows"};
+	struct json_span f[1];
+
+	table_begin();
+	table_big_row(1);
+	table_big_row(2);
+	table_end(DB_DOWN);
+	fake_db_free(app.db);
+	table_open();
+	ask("GET", "/", NULL, NULL, &a);
+	ck_assert_uint_gt(m.calls, 1); /* some of it went out first */
+	ck_assert_int_eq(a.status, 200);
+	ck_assert_ptr_nonnull(strstr(html_id(&a, "error"), "incomplete"));
+	ck_assert_ptr_null(html_id(&a, "count"));
+	ck_assert_uint_eq(count_of(a.body, "</html>"), 1);
+	ask("GET", "/", "format=json", NULL, &a);
+	ck_assert_int_eq(a.status, 200);
+	/* unfinished: no parser takes it for a whole answer */
+	ck_assert(!json_find(a.body, a.body_len, names, 1, f));
+}
+END_TEST
+
+START_TEST(health_probes)
+{
+	struct answer a;
+
+	ask("GET", "/healthz", NULL, NULL, &a);
+	ck_assert_int_eq(a.status, 200);
+	ck_assert_str_eq(header(&a, "content-type"), "text/plain; charset=utf-8");
+	ck_assert_str_eq(a.body, "ok\n");
+	ask("GET", "/readyz", NULL, NULL, &a);
+	ck_assert_int_eq(a.status, 200);
+	ck_assert_str_eq(a.body, "ready\n");
+	ck_assert_uint_eq(fake_db_calls(app.db)->pings, 1);
+	fake_db_answer(app.db, DB_OK, DB_DOWN);
+	ask("GET", "/readyz", NULL, NULL, &a);
+	ck_assert_int_eq(a.status, 503);
+	ck_assert_str_eq(header(&a, "retry-after"), "7");
+	ck_assert_ptr_nonnull(html_id(&a, "error"));
+	ask("GET", "/healthz", NULL, NULL, &a); /* no database in it */
+	ck_assert_int_eq(a.status, 200);
+}
+END_TEST
+
+START_TEST(draining_fails_the_probes_and_serves_pages)
+{
+	struct answer a;
+
+	ck_assert_int_eq(drain_init(), 0);
+	drain_begin();
+	ask("GET", "/healthz", NULL, NULL, &a);
+	ck_assert_int_eq(a.status, 503);
+	ck_assert_str_eq(a.body, "stopping\n");
+	ask("GET", "/readyz", NULL, NULL, &a);
+	ck_assert_int_eq(a.status, 503);
+	ck_assert_uint_eq(fake_db_calls(app.db)->pings, 0);
+	ask("GET", "/", NULL, NULL, &a);
+	ck_assert_int_eq(a.status, 200);
+	ck_assert_str_eq(html_id(&a, "count"), "3 rows");
+}
+END_TEST
+
+Suite *
+suite_app(void)
+{
+	Suite *s = suite_create("app");
+	TCase *tc = tcase_create("answers");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, table_as_html_and_json);
+	tcase_add_test(tc, the_page_asks_for_one_row_more_than_it_shows);
+	tcase_add_test(tc, head_sends_the_headers_only);
+	tcase_add_test(tc, bad_parameters_get_400);
+	tcase_add_test(tc, unknown_path_gets_404);
+	tcase_add_test(tc, other_methods_get_405_with_allow);
+	tcase_add_test(tc, database_down_or_slow_gets_503_and_other_errors_500);
+	tcase_add_test(tc, failure_before_the_first_flush_is_a_clean_error);
+	tcase_add_test(tc, failure_after_the_first_flush_ends_with_the_notice);
+	tcase_add_test(tc, health_probes);
+	tcase_add_test(tc, draining_fails_the_probes_and_serves_pages);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -1,0 +1,273 @@
+/*
+ * worker.c in a forked child, on a listening unix socket as fd 0 and the
+ * fake database: a stop signal that lands while a request is being read
+ * waits for the answer, and an idle worker stops at once.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "unit.h"
+#include "worker.h"
+
+static struct config cfg;
+static struct hostinfo host;
+static char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+static pid_t worker;
+
+static void
+pause_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+static void
+worker_start(void)
+{
+	struct sockaddr_un a;
+	sigset_t stop, orig;
+	int l, fd;
+
+	memset(&cfg, 0, sizeof(cfg));
+	strcpy(cfg.table, "demo");
+	cfg.default_limit = 10;
+	cfg.max_limit = 100;
+	cfg.retry_after = 1;
+	strcpy(host.hostname, "web-1");
+	memset(&a, 0, sizeof(a));
+	a.sun_family = AF_UNIX;
+	snprintf(sock_path, sizeof(sock_path), "/tmp/fcgi-app-unit-%ld.sock",
+	    (long)getpid());
+	strcpy(a.sun_path, sock_path);
+	(void)unlink(sock_path);
+	l = socket(AF_UNIX, SOCK_STREAM, 0);
+	ck_assert_int_ge(l, 0);
+	ck_assert_int_eq(bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(listen(l, 8), 0);
+	/*
+	 * Stop signals wait until the child has Check's handlers, which
+	 * would signal the test, replaced; worker_run keeps them blocked
+	 * but for its wait.
+	 */
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	ck_assert_int_eq(sigprocmask(SIG_BLOCK, &stop, &orig), 0);
+	fflush(NULL);
+	worker = fork();
+	ck_assert_int_ge(worker, 0);
+	if (worker == 0) {
+		fd = open("/dev/null", O_WRONLY);
+		/* gone with the test, and signals handled as after exec */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 ||
+		    dup2(l, 0) != 0 || fd < 0 || dup2(fd, STDERR_FILENO) < 0 ||
+		    signal(SIGTERM, SIG_DFL) == SIG_ERR ||
+		    signal(SIGINT, SIG_DFL) == SIG_ERR)
+			_exit(8);
+		exit(worker_run(&cfg, &host)); /* exit: gcov writes at exit */
+	}
+	ck_assert_int_eq(sigprocmask(SIG_SETMASK, &orig, NULL), 0);
+	close(l);
+}
+
+/* The worker's exit status if it exits within ms; fails if not. */
+static int
+worker_wait(int ms)
+{
+	long long end = clock_ms() + ms;
+	int st;
+	pid_t r;
+
+	while ((r = waitpid(worker, &st, WNOHANG)) == 0 && clock_ms() < end)
+		pause_ms(10);
+	unlink(sock_path);
+	if (r == 0) {
+		(void)kill(worker, SIGKILL);
+		(void)waitpid(worker, &st, 0);
+		ck_abort_msg("the worker did not exit within %d ms", ms);
+	}
+	ck_assert_msg(WIFEXITED(st), "the worker was killed by signal %d",
+	    WTERMSIG(st));
+	return WEXITSTATUS(st);
+}
+
+static int
+connect_worker(void)
+{
+	struct sockaddr_un a;
+	int s = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	ck_assert_int_ge(s, 0);
+	memset(&a, 0, sizeof(a));
+	a.sun_family = AF_UNIX;
+	strcpy(a.sun_path, sock_path);
+	ck_assert_int_eq(connect(s, (struct sockaddr *)&a, sizeof(a)), 0);
+	return s;
+}
+
+/* A FastCGI record of type t carrying n bytes of p, appended to buf. */
+static size_t
+record(unsigned char *buf, size_t at, int t, const void *p, size_t n)
+{
+	unsigned char h[8] = {1, (unsigned char)t, 0, 1,
+	    (unsigned char)(n >> 8), (unsigned char)n, 0, 0};
+
+	memcpy(buf + at, h, 8);
+	memcpy(buf + at + 8, p, n);
+	return at + 8 + n;
+}
+
+/* A name-value pair with one-byte lengths, appended to buf. */
+static size_t
+param(unsigned char *buf, size_t at, const char *k, const char *v)
+{
+	buf[at++] = (unsigned char)strlen(k);
+	buf[at++] = (unsigned char)strlen(v);
+	memcpy(buf + at, k, strlen(k));
+	at += strlen(k);
+	memcpy(buf + at, v, strlen(v));
+	return at + strlen(v);
+}
+
+/* The bytes of a whole GET request for path. */
+static size_t
+fcgi_get(unsigned char *buf, const char *path)
+{
+	static const unsigned char begin[8] = {0, 1, 0, 0, 0, 0, 0, 0};
+	unsigned char params[256];
+	size_t n = 0, at;
+
+	n = param(params, n, "REQUEST_METHOD", "GET");
+	n = param(params, n, "DOCUMENT_URI", path);
+	n = param(params, n, "QUERY_STRING", "");
+	at = record(buf, 0, 1, begin, sizeof(begin));
+	at = record(buf, at, 4, params, n);
+	at = record(buf, at, 4, "", 0);
+	return record(buf, at, 5, "", 0);
+}
+
+static void
+send_all(int s, const unsigned char *p, size_t n)
+{
+	ck_assert_int_eq(write(s, p, n), (ssize_t)n);
+}
+
+/*
+ * Reads records until END_REQUEST, within ms; the STDOUT bytes go to
+ * out.  Returns 0, or -1 if the connection closed or time ran out first.
+ */
+static int
+fcgi_read(int s, char *out, size_t cap, int ms)
+{
+	unsigned char buf[8192];
+	size_t len = 0, clen, plen, olen = 0;
+	long long end = clock_ms() + ms;
+	struct pollfd pf = {s, POLLIN, 0};
+	ssize_t r;
+
+	out[0] = '\0';
+	for (;;) {
+		while (len >= 8) {
+			clen = (size_t)buf[4] << 8 | buf[5];
+			plen = buf[6];
+			if (len < 8 + clen + plen)
+				break;
+			if (buf[1] == 3)
+				return 0;
+			if (buf[1] == 6 && olen + clen < cap) {
+				memcpy(out + olen, buf + 8, clen);
+				olen += clen;
+				out[olen] = '\0';
+			}
+			len -= 8 + clen + plen;
+			memmove(buf, buf + 8 + clen + plen, len);
+		}
+		if (clock_ms() >= end || poll(&pf, 1, (int)(end - clock_ms())) <= 0)
+			return -1;
+		r = read(s, buf + len, sizeof(buf) - len);
+		if (r <= 0)
+			return -1;
+		len += (size_t)r;
+	}
+}
+
+START_TEST(a_stop_signal_during_a_request_waits_for_the_answer)
+{
+	unsigned char req[512];
+	char out[4096];
+	size_t n = fcgi_get(req, "/healthz");
+	int s;
+
+	worker_start();
+	pause_ms(200); /* the worker waits for a connection */
+	s = connect_worker();
+	send_all(s, req, n / 2);
+	pause_ms(200); /* it has accepted and reads the request */
+	ck_assert_int_eq(kill(worker, SIGTERM), 0);
+	pause_ms(100);
+	send_all(s, req + n / 2, n - n / 2);
+	ck_assert_int_eq(fcgi_read(s, out, sizeof(out), 5000), 0);
+	ck_assert_msg(strncmp(out, "Status: 200 OK\r\n", 16) == 0, "got: %s",
+	    out);
+	ck_assert_str_eq(strstr(out, "\r\n\r\n") + 4, "ok\n");
+	close(s);
+	ck_assert_int_eq(worker_wait(5000), 0);
+}
+END_TEST
+
+START_TEST(an_idle_worker_stops_at_once)
+{
+	worker_start();
+	pause_ms(200);
+	ck_assert_int_eq(kill(worker, SIGTERM), 0);
+	ck_assert_int_eq(worker_wait(3000), 0);
+}
+END_TEST
+
+START_TEST(a_worker_serves_one_request_after_another)
+{
+	unsigned char req[512];
+	char out[4096];
+	size_t n = fcgi_get(req, "/healthz");
+	int i, s;
+
+	worker_start();
+	for (i = 0; i < 3; i++) {
+		s = connect_worker();
+		send_all(s, req, n);
+		ck_assert_int_eq(fcgi_read(s, out, sizeof(out), 5000), 0);
+		ck_assert_str_eq(strstr(out, "\r\n\r\n") + 4, "ok\n");
+		close(s);
+	}
+	ck_assert_int_eq(kill(worker, SIGINT), 0);
+	ck_assert_int_eq(worker_wait(3000), 0);
+}
+END_TEST
+
+Suite *
+suite_worker(void)
+{
+	Suite *s = suite_create("worker");
+	TCase *tc = tcase_create("signals");
+
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, a_stop_signal_during_a_request_waits_for_the_answer);
+	tcase_add_test(tc, an_idle_worker_stops_at_once);
+	tcase_add_test(tc, a_worker_serves_one_request_after_another);
+	suite_add_tcase(s, tc);
+	return s;
+}

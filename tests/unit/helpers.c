@@ -1,0 +1,77 @@
+/* The unit tests' shared helpers: a sink in memory, captured log lines. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "unit.h"
+
+static int
+mem_sink(void *ctx, const char *p, size_t n)
+{
+	struct mem *m = ctx;
+
+	m->calls++;
+	if (m->fail_after > 0 && m->calls > m->fail_after)
+		return -1;
+	ck_assert_uint_lt(m->len + n, sizeof(m->data));
+	memcpy(m->data + m->len, p, n);
+	m->len += n;
+	m->data[m->len] = '\0';
+	return 0;
+}
+
+void
+mem_open(struct out *o, struct mem *m)
+{
+	memset(m, 0, sizeof(*m));
+	out_init(o, mem_sink, m);
+}
+
+const char *
+mem_str(struct out *o, struct mem *m)
+{
+	(void)out_flush(o);
+	return m->data;
+}
+
+static int saved_stderr = -1;
+static FILE *captured;
+
+void
+log_capture_begin(void)
+{
+	captured = tmpfile();
+	ck_assert_ptr_nonnull(captured);
+	saved_stderr = dup(STDERR_FILENO);
+	ck_assert_int_ge(saved_stderr, 0);
+	ck_assert_int_eq(dup2(fileno(captured), STDERR_FILENO), STDERR_FILENO);
+}
+
+const char *
+log_capture_end(void)
+{
+	static char text[1 << 14];
+	size_t n;
+
+	ck_assert_int_eq(dup2(saved_stderr, STDERR_FILENO), STDERR_FILENO);
+	close(saved_stderr);
+	rewind(captured);
+	n = fread(text, 1, sizeof(text) - 1, captured);
+	text[n] = '\0';
+	fclose(captured);
+	return text;
+}
+
+unsigned
+count_of(const char *haystack, const char *needle)
+{
+	unsigned n = 0;
+	const char *p = haystack;
+
+	while ((p = strstr(p, needle)) != NULL) {
+		n++;
+		p += strlen(needle);
+	}
+	return n;
+}

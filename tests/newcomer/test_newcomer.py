@@ -17,16 +17,15 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 import unittest
 import urllib.parse
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-TOP = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
-from stack import Page, Stack, as_shown_in_html, free_port  # noqa: E402
+from lib import TOP
+from lib.localstack import Stack
+from lib.page import Page, as_shown_in_html
+from lib.proc import free_port
 
 REV = os.environ.get("NEWCOMER_REV", "HEAD")
 PACKAGES = ("git", "make", "ca-certificates", "curl")

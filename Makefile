@@ -48,10 +48,18 @@ CPPFLAGS += -D_DEFAULT_SOURCE
 ALL_CFLAGS  = -std=c11 $(OPT) $(WARN) $(HARDEN) $(CPPFLAGS) $(CFLAGS) \
               $(MARIADB_CFLAGS) -MMD -MP
 LIBS      = -lfcgi $(MARIADB_LIBS)
+
+# The build's id, sent on every answer (X-Fcgi-App-Build); app.o is
+# rebuilt when it changes.  make cluster-rollout builds a second one.
+BUILD_ID ?= $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+ifeq ($(shell printf '%s' '$(BUILD_ID)' | grep -xE '[A-Za-z0-9._+-]{1,64}'),)
+$(error BUILD_ID must be 1-64 of A-Z a-z 0-9 . _ + -)
+endif
 LDFLAGS_ALL := $(LDHARDEN) $(LDSAN) $(LDFLAGS)
 
 .PHONY: all install deps dev dev-stop test test-faults unit-test packer-check ami \
-        stack-check stack-deploy stack-smoke stack-delete cluster cluster-stop \
+        stack-check stack-deploy stack-smoke stack-delete stack-deploy-all \
+        stack-db-load stack-delete-all cluster cluster-stop cluster-rollout \
         bench fuzz coverage clean help
 
 all: $(BUILD)/fcgi-app ## build the program into build/
@@ -65,6 +73,15 @@ $(BUILD)/obj/%.o: $(SRC_DIR)/%.c
 	@mkdir -p $(@D)
 	@echo "  CC      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/build-id: FORCE
+	@mkdir -p $(@D)
+	@echo '$(BUILD_ID)' | cmp -s - $@ || echo '$(BUILD_ID)' >$@
+
+$(BUILD)/obj/app.o: ALL_CFLAGS += -DFCGI_APP_BUILD='"$(BUILD_ID)"'
+$(BUILD)/obj/app.o: $(BUILD)/build-id
+
+FORCE:
 
 $(BUILD)/fcgi-app: $(MAIN_OBJ) $(LIB_OBJS)
 	@echo "  LINK    $@"
@@ -221,7 +238,7 @@ packer-check: all ## packer fmt/validate, shellcheck, systemd-analyze verify
 ami: ## build the AMI in AWS with Packer (needs AWS credentials)
 	@packer/ami.sh
 
-stack-check: ## check the CloudFormation template offline
+stack-check: ## check the CloudFormation templates offline
 	@stack/check.sh
 
 stack-deploy: ## create or update the stack in AWS (see the README)
@@ -232,6 +249,15 @@ stack-smoke: ## curl the stack's ALB until the page shows
 
 stack-delete: ## delete the stack in AWS
 	@stack/deploy.sh delete
+
+stack-deploy-all: ## network, database (sql/ loaded) and web tier in AWS
+	@stack/all.sh deploy
+
+stack-db-load: ## load sql/ into RDS through Session Manager; app password to SSM
+	@stack/all.sh db-load
+
+stack-delete-all: ## delete the web tier, database and network stacks
+	@stack/all.sh delete
 
 clean: ## remove build output
 	rm -rf $(BUILD)

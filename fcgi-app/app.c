@@ -11,6 +11,15 @@
 
 #define ERR_MAX 256
 
+/*
+ * The build's id (make BUILD_ID=..., by default git describe), on every
+ * answer, so that a rollout can tell which build served a page.  The
+ * Makefile lets through only [A-Za-z0-9._+-], a valid header value.
+ */
+#ifndef FCGI_APP_BUILD
+#define FCGI_APP_BUILD "unknown"
+#endif
+
 static const char *
 reason(int status)
 {
@@ -48,7 +57,8 @@ head(struct out *o, int status, const char *ctype)
 	out_puts(o, "\r\nContent-Type: ");
 	out_puts(o, ctype);
 	out_puts(o, "\r\nCache-Control: no-store\r\n"
-	    "X-Content-Type-Options: nosniff\r\n");
+	    "X-Content-Type-Options: nosniff\r\n"
+	    "X-Fcgi-App-Build: " FCGI_APP_BUILD "\r\n");
 	if (strncmp(ctype, "text/html", 9) == 0)
 		out_puts(o, "Content-Security-Policy: default-src 'none'; "
 		    "style-src 'unsafe-inline'; frame-ancestors 'none'\r\n"

@@ -10,6 +10,14 @@
 # addresses (CLUSTER_MODE=netns or loopback chooses).  State lives in
 # .cluster/ (CLUSTER_STATE); the balancer
 # listens on 127.0.0.1:8088 (CLUSTER_PORT).  Running either twice is safe.
+#
+#   cluster.sh start | stop
+#   cluster.sh instance-start NAME BINARY [CNF]   one more instance, named
+#                  for its zone (a1, c2, ...); prints the address the
+#                  balancer reaches it at.  CNF: a config in place of the
+#                  database's (scripts/rollout.py uses both)
+#   cluster.sh instance-stop NAME
+#   cluster.sh target-group    the target group's values, as NAME=value
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=scripts/lib.sh
@@ -41,13 +49,34 @@ mode() {
 
 ns_name() { echo "fcgiapp-$id-$1"; }
 
-# The address HAProxy reaches instance number $1 at.
+# The address HAProxy reaches instance number $1 (0-61) at.
 target_addr() {
     if [ "$(mode)" = netns ]; then
         echo "10.231.$octet.$(($1 * 4 + 2))"
     else
         echo "127.0.$octet.$(($1 + 1))"
     fi
+}
+
+# The cluster's "VPC": every address the balancer reaches the instances
+# from, the only ones whose X-Forwarded-For nginx believes.  On loopback,
+# HAProxy connects from the .254 address of it (balancer_source).
+vpc_cidr() {
+    if [ "$(mode)" = netns ]; then
+        echo "10.231.$octet.0/24"
+    else
+        echo "127.0.$octet.0/24"
+    fi
+}
+
+balancer_source() {
+    [ "$(mode)" = netns ] || echo "    source 127.0.$octet.254"
+}
+
+# The instance id of instance NAME: i-0cluster0000000a for "a".
+instance_id() {
+    local pad=00000000
+    echo "i-0cluster${pad:${#1}}$1"
 }
 
 # in_instance Z CMD...: run CMD where instance Z lives.
@@ -84,19 +113,25 @@ net_down() {
     ip netns del "$(ns_name "$z")" 2>/dev/null || true
 }
 
+# start_instance INDEX NAME [BINARY [CNF]]: instance NAME (its zone is
+# the first letter) at address number INDEX.
 start_instance() {
-    local i=$1 z=$2 inst=$state/$2 addr listen web_port imds_host
+    local i=$1 z=$2 bin=${3:-${FCGI_APP_BIN:-$top/build/fcgi-app}} cnf=${4:-$state/db/fcgi-app.cnf}
+    local inst=$state/$2 addr listen web_port imds_host zone=${2:0:1}
     addr=$(target_addr "$i")
-    mkdir -p "$inst"
+    mkdir -p "$inst/nginx.d"
     chmod 0711 "$inst"
+    echo "$i" >"$inst/index"
     net_up "$i" "$z"
     if [ "$(mode)" = netns ]; then
         listen=0.0.0.0 web_port=80 imds_host=127.0.0.1
     else
         listen=$addr web_port=8080 imds_host=$addr
     fi
+    printf '# the balancer'"'"'s addresses: the cluster'"'"'s "VPC"\nset_real_ip_from %s;\n' \
+        "$(vpc_cidr)" >"$inst/nginx.d/real-ip.conf"
     # the database's config, with this instance's metadata service
-    cp -p "$state/db/fcgi-app.cnf" "$inst/fcgi-app.cnf"
+    cp -p "$cnf" "$inst/fcgi-app.cnf"
     printf 'workers = 2\nimds = on\nimds-host = %s\nimds-port = %d\ndrain-seconds = %d\n' \
         "$imds_host" "$imds_port" "$(drain_seconds)" >>"$inst/fcgi-app.cnf"
     if ! pid_alive "$inst/imds.pid"; then
@@ -104,16 +139,38 @@ start_instance() {
         # background runs in a subshell of its own, so $! would be that
         # shell's pid and stopping it would leave the stand-in running
         local imds=(setsid python3 "$top/tests/lib/imds.py" "$imds_host" "$imds_port"
-            "i-0cluster0000000$z" "ap-northeast-2$z")
+            "$(instance_id "$z")" "ap-northeast-2$zone")
         [ "$(mode)" != netns ] || imds=(ip netns exec "$(ns_name "$z")" "${imds[@]}")
         "${imds[@]}" >"$inst/imds.log" 2>&1 &
         echo $! >"$inst/imds.pid"
         wait_for 10 grep -q "imds stand-in" "$inst/imds.log" ||
             die "the IMDS stand-in of AZ $z did not start; see $inst/imds.log"
     fi
-    in_instance "$z" env LISTEN_ADDR="$listen" "$here/web.sh" start "$inst" "$web_port" \
-        "${FCGI_APP_BIN:-$top/build/fcgi-app}" >/dev/null
+    if ! in_instance "$z" env LISTEN_ADDR="$listen" "$here/web.sh" start "$inst" "$web_port" \
+        "$bin" >/dev/null; then
+        stop_instance "$z"
+        die "instance $z did not start"
+    fi
     echo "$addr:$web_port"
+}
+
+stop_instance() {
+    local z=$1
+    if [ -d "$state/$z" ]; then
+        "$here/web.sh" stop "$state/$z" >/dev/null
+        stop_pid "$state/$z/imds.pid"
+    fi
+    net_down "$z"
+}
+
+# The instances that have a folder: the first two and any a rollout added.
+instances() {
+    local d
+    for d in "$state"/*/index; do
+        [ -e "$d" ] || continue
+        d=${d%/index}
+        echo "${d##*/}"
+    done
 }
 
 # The target group's health check, from the template: CHECK_PATH, ...
@@ -136,6 +193,7 @@ write_haproxy_conf() {
         -e "s|@CHECK_PATH@|$CHECK_PATH|" -e "s|@CHECK_STATUS@|$CHECK_STATUS|" \
         -e "s|@CHECK_INTERVAL@|$CHECK_INTERVAL|" -e "s|@CHECK_TIMEOUT@|$CHECK_TIMEOUT|" \
         -e "s|@HEALTHY@|$HEALTHY|" -e "s|@UNHEALTHY@|$UNHEALTHY|" \
+        -e "s|@SOURCE@|$(balancer_source)|" \
         -e "/@SERVERS@/{r $servers" -e 'd}' \
         "$top/stack/haproxy.cfg.in" >"$state/haproxy.cfg"
 }
@@ -151,6 +209,7 @@ start() {
     for i in 0 1; do
         printf '    server %s %s check\n' "${zones[i]}" "$(start_instance "$i" "${zones[i]}")" >>"$servers"
     done
+    echo 2 >"$state/next-index"
     if ! pid_alive "$state/haproxy.pid"; then
         write_haproxy_conf "$servers"
         haproxy -q -c -f "$state/haproxy.cfg" || die "haproxy config check failed"
@@ -170,12 +229,8 @@ MSG
 stop() {
     local z
     stop_pid "$state/haproxy.pid"
-    for z in "${zones[@]}"; do
-        if [ -d "$state/$z" ]; then
-            "$here/web.sh" stop "$state/$z" >/dev/null
-            stop_pid "$state/$z/imds.pid"
-        fi
-        net_down "$z"
+    for z in $( (printf '%s\n' "${zones[@]}"; instances) | sort -u); do
+        stop_instance "$z"
     done
     if [ -d "$state/db" ]; then
         "$here/db.sh" stop "$state/db" >/dev/null
@@ -184,8 +239,29 @@ stop() {
     say "cluster stopped"
 }
 
+# instance-start NAME BINARY [CNF]: the next free address number.
+add_instance() {
+    local name=${1:-} bin=${2:-} cnf=${3:-} i
+    [[ $name =~ ^[ac][0-9]{1,5}$ ]] || die "instance names are a zone and a number: a1, c2"
+    [ -x "$bin" ] || die "$bin is not a program"
+    [ -s "$state/mode" ] || die "the cluster is not running (make cluster)"
+    [ ! -e "$state/$name/index" ] || die "instance $name exists"
+    read_target_group
+    i=$(cat "$state/next-index")
+    [ "$i" -le 61 ] || die "no addresses left"
+    echo $((i + 1)) >"$state/next-index"
+    start_instance "$i" "$name" "$bin" "$cnf"
+}
+
 case ${1:-} in
 start) start ;;
 stop) stop ;;
-*) die "usage: cluster.sh start|stop" ;;
+instance-start) add_instance "${2:-}" "${3:-}" "${4:-}" ;;
+instance-stop)
+    if [ -z "${2:-}" ] || [ ! -e "$state/${2:-}/index" ]; then die "no instance ${2:-}"; fi
+    stop_instance "$2"
+    say "instance $2 stopped"
+    ;;
+target-group) /usr/bin/python3 "$top/stack/target_group.py" ;;
+*) die "usage: cluster.sh start|stop|instance-start NAME BINARY [CNF]|instance-stop NAME|target-group" ;;
 esac

@@ -29,16 +29,21 @@ app_pid=$state/fcgi-app.pid
 nginx_pid=$state/nginx.pid
 nginx_conf=$state/nginx.conf
 
-# The site for the app: the production site with only the listen address
-# and the socket path replaced.
+# The site for the app: the production site with only the listen
+# address, the socket path, the access log and the folder of real-IP
+# settings (STATE/nginx.d/, which the caller may fill) replaced.
 write_app_site() {
     local port=$1 site=$top/nginx/fcgi-app.conf
     if ! grep -q '^    listen 80 default_server[ ;]' "$site" ||
-        ! grep -q 'unix:/run/fcgi-app/fcgi-app.sock;' "$site"; then
-        die "$site no longer has the listen and socket lines this script replaces"
+        ! grep -q 'unix:/run/fcgi-app/fcgi-app.sock;' "$site" ||
+        ! grep -q 'access_log /var/log/nginx/fcgi-app.access.log ' "$site" ||
+        ! grep -q 'include /etc/nginx/fcgi-app.d/\*.conf;' "$site"; then
+        die "$site no longer has the lines this script replaces"
     fi
     sed -e "s|^    listen 80 default_server|    listen $listen:$port|" \
         -e "s|unix:/run/fcgi-app/fcgi-app.sock;|unix:$sock;|" \
+        -e "s|access_log /var/log/nginx/fcgi-app.access.log |access_log $state/nginx-access.log |" \
+        -e "s|include /etc/nginx/fcgi-app.d/|include $state/nginx.d/|" \
         "$site" >"$state/nginx-site.conf"
 }
 

@@ -1,6 +1,7 @@
 #!/bin/bash
-# make stack-check: the CloudFormation template, checked offline against
-# CloudFormation's published resource specification.  The specification
+# make stack-check: the CloudFormation templates, checked offline against
+# CloudFormation's published resource specification, and by the
+# project's rules (stack/rules.py).  The specification
 # comes from the npm registry, pinned by stack/spec/package-lock.json.
 # Prints "N passed, N failed" last.
 set -euo pipefail

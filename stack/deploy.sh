@@ -14,7 +14,11 @@
 #   DB_SECURITY_GROUP  the RDS instance's security group
 #   AMI_ID             default: the last build in build/packer-manifest.json
 #   and optionally INSTANCE_TYPE, SSM_PATH, CERTIFICATE_ARN, KEY_NAME,
-#   ASSOCIATE_PUBLIC_IP (true for instance subnets without NAT).
+#   ASSOCIATE_PUBLIC_IP (true for instance subnets without NAT),
+#   ALARM_TOPIC_ARN (empty: the stack makes a topic), ALARM_EMAIL,
+#   ACCESS_LOGS (true), LB_DELETION_PROTECTION (false), WEB_ACL_ARN.
+#
+# stack/all.sh deploys the network and the database first and sets these.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 stack=${STACK_NAME:-fcgi-app}
@@ -57,7 +61,10 @@ deploy)
         "InstanceSubnetIds=$INSTANCE_SUBNETS" "DatabaseSecurityGroupId=$DB_SECURITY_GROUP" \
         "AmiId=$ami" "InstanceType=${INSTANCE_TYPE:-t2.micro}" \
         "SsmPath=${SSM_PATH:-/fcgi-app/}" "CertificateArn=${CERTIFICATE_ARN:-}" \
-        "KeyName=${KEY_NAME:-}" "AssociatePublicIpAddress=${ASSOCIATE_PUBLIC_IP:-false}"
+        "KeyName=${KEY_NAME:-}" "AssociatePublicIpAddress=${ASSOCIATE_PUBLIC_IP:-false}" \
+        "AlarmTopicArn=${ALARM_TOPIC_ARN:-}" "AlarmEmail=${ALARM_EMAIL:-}" \
+        "AccessLogs=${ACCESS_LOGS:-true}" "WebAclArn=${WEB_ACL_ARN:-}" \
+        "LoadBalancerDeletionProtection=${LB_DELETION_PROTECTION:-false}"
     echo "URL: $(output URL)"
     ;;
 smoke)
@@ -76,6 +83,17 @@ smoke)
     exit 1
     ;;
 delete)
+    # the log bucket must be empty before it can go: stop the ALB's log
+    # delivery first, so that no new object arrives meanwhile
+    if bucket=$(output LogBucketName 2>/dev/null) && [ -n "$bucket" ] && [ "$bucket" != None ]; then
+        lb=$(aws cloudformation describe-stack-resource --stack-name "$stack" \
+            --logical-resource-id LoadBalancer \
+            --query StackResourceDetail.PhysicalResourceId --output text)
+        aws elbv2 modify-load-balancer-attributes --load-balancer-arn "$lb" \
+            --attributes Key=access_logs.s3.enabled,Value=false >/dev/null
+        echo "emptying the access-log bucket $bucket"
+        aws s3 rm "s3://$bucket" --recursive --only-show-errors
+    fi
     aws cloudformation delete-stack --stack-name "$stack"
     aws cloudformation wait stack-delete-complete --stack-name "$stack"
     echo "stack $stack deleted"

@@ -16,6 +16,8 @@ import http.server
 
 REGION = "ap-northeast-2"
 ROLE = "fcgi-app-instance"
+MAC = "0a:1b:2c:3d:4e:5f"
+VPC_CIDR = "10.0.0.0/16"
 CREDS = {"Code": "Success", "Type": "AWS-HMAC",
          "AccessKeyId": "ASIATESTROLEKEY00001", "SecretAccessKey": secrets.token_hex(20),
          "Token": secrets.token_urlsafe(40), "Expiration": "2099-01-01T00:00:00Z",
@@ -54,6 +56,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         has_token = self.headers.get("X-aws-ec2-metadata-token") == TOKEN
         pages = {
             "/latest/meta-data/placement/region": REGION,
+            "/latest/meta-data/mac": MAC,
+            "/latest/meta-data/network/interfaces/macs/%s/vpc-ipv4-cidr-blocks" % MAC: VPC_CIDR,
             "/latest/meta-data/iam/security-credentials/": ROLE,
             "/latest/meta-data/iam/security-credentials/" + ROLE: json.dumps(CREDS),
         }

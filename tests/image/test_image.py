@@ -326,6 +326,10 @@ class B_UserData(unittest.TestCase):
         self.assertIn("[client]\nhost = \"127.0.0.1\"\nport = 3306\n", text)
         self.assertIn("ssl-ca = /etc/fcgi-app/rds-ca.pem\nssl-verify-server-cert\n", text)
         self.assertIn("[fcgi-app]\ntable = demo\nrequire-tls = on\n", text)
+        # nginx believes X-Forwarded-For from the VPC's addresses only
+        with open(R.path("/etc/nginx/fcgi-app.d/real-ip.conf")) as f:
+            self.assertEqual([l for l in f.read().splitlines() if not l.startswith("#")],
+                             ["set_real_ip_from 10.0.0.0/16;"])
         self.assertNotIn(PASSWORD_MARK, p.stdout + p.stderr)
         # the program accepts it
         c = R.in_root("/usr/local/sbin/fcgi-app", "-t", "-c", "/etc/fcgi-app/fcgi-app.cnf")

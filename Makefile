@@ -180,9 +180,14 @@ cluster: deps ## the stack's shape locally: HAProxy and two instances
 cluster-stop: ## stop what make cluster started
 	@scripts/cluster.sh stop
 
+cluster-rollout: deps ## rehearse the rolling update on the cluster, under load
+	@$(MAKE) --no-print-directory all
+	@python3 tests/pyrun.py tests/cluster/test_rollout.py
+
 bench: deps ## benchmark the page against PHP-FPM, Go, the seed's Python and this machine's limits
 	@$(MAKE) --no-print-directory all
 	@python3 bench/bench.py
+	@python3 bench/compress.py
 
 # libFuzzer harnesses (tests/fuzz/), built with clang under ASan+UBSan
 # from the product's sources, compiled again for them in build/fuzz/obj

@@ -99,6 +99,10 @@ run_counted "bench smoke (make bench --quick)" \
     python3 tests/pyrun.py tests/bench/test_bench_smoke.py
 run_counted "newcomer: make dev in a fresh Debian root" \
     python3 tests/pyrun.py tests/newcomer/test_newcomer.py
+run_counted "gzip bench smoke (bench/compress.py --quick)" \
+    python3 tests/pyrun.py tests/bench/test_compress_smoke.py
+run_counted "rollout under load (make cluster-rollout)" \
+    python3 tests/pyrun.py tests/cluster/test_rollout.py
 run_counted "image rehearsal (debootstrap + provision.sh)" \
     python3 tests/pyrun.py tests/image/test_image.py
 

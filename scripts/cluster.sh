@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # make cluster / make cluster-stop: the shape of the AWS stack on one
 # machine.  One MariaDB stands in for RDS; two instances, "AZ a" and "AZ
 # c", each run their own nginx, spawn-fcgi and fcgi-app, with an IMDSv2

@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # make stack-check: the CloudFormation templates, checked offline against
 # CloudFormation's published resource specification, and by the
 # project's rules (stack/rules.py).  The specification

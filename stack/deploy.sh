@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # The stack in AWS, with the aws CLI.
 #
 #   deploy.sh deploy   create or update the stack (a new AMI rolls out)

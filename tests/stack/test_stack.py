@@ -246,6 +246,15 @@ class Rules(unittest.TestCase):
         self.assertIn(": %s: " % rule, out)
         return out
 
+    def test_rules_in_process(self):
+        """rules.check itself, on templates changed in memory."""
+        for path in TEMPLATES:
+            self.assertEqual(rules.check(load(path)), [], path)
+        t = load(TEMPLATE)
+        t["Resources"]["LaunchTemplate"]["Properties"]["LaunchTemplateData"][
+            "MetadataOptions"]["HttpTokens"] = "optional"
+        self.assertEqual([n for n, _ in rules.check(t)], ["imdsv2"])
+
     # --- the web tier
     def test_drop_invalid_header_fields(self):
         self.broken(TEMPLATE, 'drop_invalid_header_fields.enabled\n          Value: "true"',

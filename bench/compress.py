@@ -21,9 +21,9 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-TOP = os.path.dirname(HERE)
-sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
-from stack import Stack  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
+from lib import TOP  # noqa: E402
+from lib.localstack import Stack  # noqa: E402
 
 OUT = os.path.join(TOP, "build", "bench")
 TICK = os.sysconf("SC_CLK_TCK")

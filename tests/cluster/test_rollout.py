@@ -15,8 +15,8 @@ import sys
 import time
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cluster import TOP, Cluster  # noqa: E402
+from lib import TOP
+from lib.cluster import Cluster
 
 sys.path.insert(0, os.path.join(TOP, "tests", "faults"))
 from load import Load  # noqa: E402

@@ -10,8 +10,8 @@ Q         := $(if $(V),,@)
 
 SRC_DIR   := fcgi-app
 LIB_SRCS  := app.c clock.c config.c db.c dbcell.c dbtext.c drain.c hostinfo.c \
-             html.c http.c json.c log.c out.c page.c supervisor.c utf8.c \
-             worker.c
+             html.c http.c json.c log.c out.c page.c privs.c supervisor.c \
+             utf8.c worker.c
 LIB_OBJS  := $(addprefix $(BUILD)/obj/,$(LIB_SRCS:.c=.o))
 MAIN_OBJ  := $(BUILD)/obj/main.o
 UNIT_SRCS := $(wildcard tests/unit/*.c)

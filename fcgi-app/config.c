@@ -11,7 +11,13 @@
 
 #include "log.h"
 
-enum config_kind { CONFIG_UINT, CONFIG_IDENT, CONFIG_BOOL, CONFIG_IPV4 };
+enum config_kind {
+	CONFIG_UINT,
+	CONFIG_IDENT,
+	CONFIG_BOOL,
+	CONFIG_IPV4,
+	CONFIG_USER,
+};
 
 struct setting {
 	const char *name; /* as written, with '-'; '_' is accepted too */
@@ -32,6 +38,10 @@ static const struct setting settings[] = {
 	{"write-timeout", CONFIG_UINT, OFF(write_timeout), 1, 3600},
 	{"reconnect-delay-ms", CONFIG_UINT, OFF(reconnect_delay_ms), 0, 60000},
 	{"retry-after", CONFIG_UINT, OFF(retry_after), 1, 3600},
+	{"request-read-timeout", CONFIG_UINT, OFF(request_read_timeout), 1, 3600},
+	{"response-write-timeout", CONFIG_UINT, OFF(response_write_timeout), 1,
+	    3600},
+	{"run-as-user", CONFIG_USER, OFF(run_as_user), 0, 0},
 	{"workers", CONFIG_UINT, OFF(workers), 1, 256},
 	{"drain-seconds", CONFIG_UINT, OFF(drain_seconds), 0, 600},
 	{"require-tls", CONFIG_BOOL, OFF(require_tls), 0, 0},
@@ -53,11 +63,29 @@ config_defaults(struct config *cfg)
 	cfg->write_timeout = 5;
 	cfg->reconnect_delay_ms = 500;
 	cfg->retry_after = 1;
+	cfg->request_read_timeout = 10;
+	cfg->response_write_timeout = 10;
 	cfg->workers = 8;
 	cfg->imds = 1;
 	strcpy(cfg->imds_host, "169.254.169.254");
 	cfg->imds_port = 80;
 	cfg->imds_timeout_ms = 200;
+}
+
+/* A system user name: a letter or _, then letters, digits, _ and -. */
+static int
+is_user_name(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (i >= CONFIG_USER_MAX || !isascii(c) || !(islower(c) ||
+		    c == '_' || (i > 0 && (isdigit(c) || c == '-'))))
+			return 0;
+	}
+	return i > 0;
 }
 
 int
@@ -230,6 +258,14 @@ apply(struct config *cfg, const char *name, char *value, char *why,
 		snprintf(why, whylen, "%s must be a plain identifier "
 		    "(letters, digits, _ and $, at most %d)", s->name,
 		    CONFIG_IDENT_MAX);
+		return -1;
+	case CONFIG_USER:
+		if (is_user_name(value)) {
+			strcpy(field, value); /* fits: length checked */
+			return 0;
+		}
+		snprintf(why, whylen, "%s must be a system user name (a-z, "
+		    "digits, _ and -, at most %d)", s->name, CONFIG_USER_MAX);
 		return -1;
 	case CONFIG_IPV4:
 		if (strlen(value) < sizeof(cfg->imds_host) &&

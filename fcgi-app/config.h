@@ -14,6 +14,7 @@
 #define CONFIG_DEFAULT_PATH "/etc/fcgi-app/fcgi-app.cnf"
 #define CONFIG_IDENT_MAX 64  /* MySQL's limit on a table or column name */
 #define CONFIG_LINE_MAX 1024 /* longer lines are an error */
+#define CONFIG_USER_MAX 32   /* a system user name, as useradd allows */
 
 struct config {
 	char path[4096];
@@ -26,6 +27,9 @@ struct config {
 	unsigned write_timeout;   /* seconds */
 	unsigned reconnect_delay_ms;
 	unsigned retry_after; /* seconds, sent with 503 */
+	unsigned request_read_timeout;   /* seconds a request may stall */
+	unsigned response_write_timeout; /* seconds an answer may stall */
+	char run_as_user[CONFIG_USER_MAX + 1]; /* to switch to from root */
 	unsigned workers;
 	unsigned drain_seconds; /* on SIGTERM, fail health checks this long */
 	int require_tls;

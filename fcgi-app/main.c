@@ -15,6 +15,7 @@
 #include "db.h"
 #include "hostinfo.h"
 #include "log.h"
+#include "privs.h"
 #include "supervisor.h"
 #include "worker.h"
 
@@ -76,6 +77,10 @@ main(int argc, char *argv[])
 	if (FCGX_IsCGI()) {
 		fprintf(stderr, "fcgi-app: fd 0 is not a listening socket; "
 		    "start it with spawn-fcgi\n");
+		return 1;
+	}
+	if (privs_drop(&c.cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "fcgi-app: %s\n", err);
 		return 1;
 	}
 	hostinfo_load(&c.host, &c.cfg);

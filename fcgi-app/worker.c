@@ -9,10 +9,13 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 
 #include <fcgiapp.h>
 
 #include "app.h"
+#include "clock.h"
 #include "log.h"
 
 static volatile sig_atomic_t stopping;
@@ -59,6 +62,77 @@ wait_for_connection(const sigset_t *waitmask)
 	}
 }
 
+/*
+ * Accepts a connection from the listening socket, bounded in time: a
+ * read of its request waits at most request-read-timeout seconds for
+ * bytes, a write of its answer response-write-timeout seconds for room,
+ * so that a peer that stalls frees the worker.  The bounds belong to
+ * the connection, so a worker holding several keeps one for each.
+ * Returns the descriptor, -2 if another worker took the connection, or
+ * -1 on error.
+ */
+static int
+conn_accept(const struct config *cfg)
+{
+	struct timeval rt = {(time_t)cfg->request_read_timeout, 0};
+	struct timeval wt = {(time_t)cfg->response_write_timeout, 0};
+	int fd = accept4(0, NULL, NULL, SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK ||
+		    errno == ECONNABORTED || errno == EINTR ? -2 : -1;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &rt, sizeof(rt)) != 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &wt, sizeof(wt)) != 0) {
+		(void)close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Reads the request on fd with libfcgi.  It is handed the connection
+ * (ipcFd) rather than accepting one itself; keepConnection, until the
+ * request's own flag replaces it, stops FCGX_Accept_r from closing it
+ * first, and detached, while the request is read, makes a failed one
+ * close at once instead of lingering.  A request that cannot be read is
+ * closed: by libfcgi if it
+ * failed before its parameters, after which libfcgi tries its own
+ * listening socket, an idle one here that fails at once, so nothing is
+ * accepted without its bounds; by us if it failed in them, which
+ * libfcgi takes for their end.  Returns 0 when the request is read, -1
+ * if it was not (logged).
+ */
+static int
+conn_read(FCGX_Request *fr, int fd, const struct config *cfg)
+{
+	long long start = clock_ms();
+	int e = 0;
+
+	fr->ipcFd = fd;
+	fr->keepConnection = 1;
+	fr->detached = 1; /* a failed read closes at once, no lingering */
+	if (FCGX_Accept_r(fr) == 0) {
+		/* a read that failed in the parameters ends them early */
+		e = FCGX_GetError(fr->in);
+		if (e == 0) {
+			fr->detached = 0; /* a whole request closes gently */
+			return 0;
+		}
+		FCGX_Free(fr, 1);
+	}
+	fr->detached = 0;
+	/* the kernel's timer may end the wait a tick before the clock does */
+	if (e == EAGAIN || e == EWOULDBLOCK || clock_ms() - start + 20 >=
+	    (long long)cfg->request_read_timeout * 1000)
+		log_msg("worker: a request stalled for %u s "
+		    "(request-read-timeout); connection closed",
+		    cfg->request_read_timeout);
+	else
+		log_msg("worker: a request could not be read; connection "
+		    "closed");
+	return -1;
+}
+
 int
 worker_run(const struct config *cfg, const struct hostinfo *host)
 {
@@ -68,7 +142,7 @@ worker_run(const struct config *cfg, const struct hostinfo *host)
 	struct app_request req;
 	struct app app;
 	struct out *o = NULL;
-	int rc = 1, r, flags;
+	int rc = 1, r, flags, fd, idle = -1;
 
 	memset(&fr, 0, sizeof(fr));
 	app.cfg = cfg;
@@ -105,26 +179,36 @@ worker_run(const struct config *cfg, const struct hostinfo *host)
 		log_msg("worker: cannot make the listening socket non-blocking");
 		goto out;
 	}
-	if (FCGX_Init() != 0 || FCGX_InitRequest(&fr, 0, 0) != 0) {
+	/* libfcgi's own listening socket: one that never has a connection */
+	idle = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (idle < 0 || FCGX_Init() != 0 ||
+	    FCGX_InitRequest(&fr, idle, 0) != 0) {
 		log_msg("worker: cannot set up libfcgi");
 		goto out;
 	}
 	(void)db_ping(app.db); /* connect early; failure is logged */
 	while ((r = wait_for_connection(&waitmask)) == 0) {
-		r = FCGX_Accept_r(&fr);
-		if (r == -EAGAIN || r == -EWOULDBLOCK)
+		fd = conn_accept(cfg);
+		if (fd == -2)
 			continue; /* another worker took it */
-		if (r < 0) {
-			log_msg("worker: accept failed (%d)", r);
+		if (fd < 0) {
+			log_msg("worker: accept failed: %s", strerror(errno));
 			goto out;
 		}
+		if (conn_read(&fr, fd, cfg) != 0)
+			continue;
 		req.method = FCGX_GetParam("REQUEST_METHOD", fr.envp);
 		req.path = FCGX_GetParam("DOCUMENT_URI", fr.envp);
 		req.query = FCGX_GetParam("QUERY_STRING", fr.envp);
 		req.accept = FCGX_GetParam("HTTP_ACCEPT", fr.envp);
 		out_init(o, fcgx_sink, fr.out);
 		app_handle(&app, &req, o);
-		if (out_flush(o) != 0)
+		if (out_flush(o) != 0 && (FCGX_GetError(fr.out) == EAGAIN ||
+		    FCGX_GetError(fr.out) == EWOULDBLOCK))
+			log_msg("worker: an answer stalled for %u s "
+			    "(response-write-timeout); connection closed",
+			    cfg->response_write_timeout);
+		else if (out_error(o) != 0)
 			log_msg("worker: client went away during the answer");
 		FCGX_Finish_r(&fr);
 	}
@@ -132,6 +216,8 @@ worker_run(const struct config *cfg, const struct hostinfo *host)
 		rc = 0;
 out:
 	FCGX_Free(&fr, 1);
+	if (idle >= 0)
+		(void)close(idle);
 	db_free(app.db);
 	free(o);
 	return rc;

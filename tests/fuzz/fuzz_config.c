@@ -50,6 +50,13 @@ check_config(const struct config *c, const char *path)
 	FUZZ_CHECK(inet_pton(AF_INET, c->imds_host, &a) == 1);
 	FUZZ_CHECK(in(c->imds_port, 1, 65535));
 	FUZZ_CHECK(in(c->imds_timeout_ms, 1, 10000));
+	FUZZ_CHECK(in(c->request_read_timeout, 1, 3600));
+	FUZZ_CHECK(in(c->response_write_timeout, 1, 3600));
+	FUZZ_CHECK(memchr(c->run_as_user, '\0', sizeof(c->run_as_user)) != NULL);
+	FUZZ_CHECK(strspn(c->run_as_user, "abcdefghijklmnopqrstuvwxyz0123456789_-")
+	    == strlen(c->run_as_user));
+	FUZZ_CHECK(c->run_as_user[0] != '-' &&
+	    (c->run_as_user[0] < '0' || c->run_as_user[0] > '9'));
 }
 
 static void

@@ -13,14 +13,16 @@ cd "$top" || exit 1
 seconds=${FUZZ_SECONDS:-20}
 harnesses=(fuzz_query fuzz_escape fuzz_config fuzz_page)
 bin=build/fuzz
-pass=0 fail=0
+# shellcheck source=tests/tally.sh
+. tests/tally.sh
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 if ! make -s -j2 "${harnesses[@]/#/$bin/}"; then
     echo "FAILED  build of the harnesses"
-    echo "0 passed, ${#harnesses[@]} failed"
+    tally "build of the harnesses" 0 "${#harnesses[@]}"
+    tally_end
     exit 1
 fi
 
@@ -50,10 +52,9 @@ run_one() {
 
 for h in "${harnesses[@]}"; do
     if run_one "$h"; then
-        pass=$((pass + 1))
+        tally "$h" 1 0
     else
-        fail=$((fail + 1))
+        tally "$h" 0 1
     fi
 done
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+tally_end

@@ -15,7 +15,7 @@ from lib.fcgi import fcgi_read_response, fcgi_request
 from lib.imds import Imds
 from lib.localstack import Stack
 from lib.page import Page, as_shown_in_html
-from lib.proc import free_port, pids_by_cmdline, wait_gone
+from lib.proc import children_of, free_port, pids_by_cmdline, uids_of, wait_gone, wait_until
 
 INSTANCE_ID = "i-0123456789abcdef0"
 ZONE = "ap-northeast-2a"
@@ -439,6 +439,54 @@ class Reconnect(unittest.TestCase):
                 c.close()
 
 
+def stalled_connections(inst, count, data):
+    """count FastCGI connections to inst's socket, each sent data and
+    then left alone."""
+    held = [inst.fcgi_socket() for _ in range(count)]
+    for s in held:
+        s.sendall(data)
+    return held
+
+
+def log_lines_after(inst, held, line, want):
+    """Closes held; then how many times line is in inst's log, once it
+    holds want of them or 5 s have passed."""
+    for s in held:
+        s.close()
+    wait_until(lambda: inst.log().count(line) >= want, 5)
+    return inst.log().count(line)
+
+
+def closed_by_peer(s):
+    """True once the worker has closed s (what it sent is read first)."""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            return True
+
+
+class Deadlines(unittest.TestCase):
+    def test_stalled_requests_do_not_stop_the_service(self):
+        """Three times as many half-sent requests as workers: each costs
+        its worker request-read-timeout, is closed and logged, and the
+        page through nginx is still served."""
+        inst = STACK.web_start("stall", settings={"workers": 2,
+                                                  "request-read-timeout": 1})
+        half = fcgi_request({"REQUEST_METHOD": "GET", "DOCUMENT_URI": "/"})[:20]
+        held = stalled_connections(inst, 6, half)
+        try:
+            r = inst.get("/?format=json", timeout=20)
+            self.assertEqual(r.status, 200)
+            self.assertEqual(len(r.json()["rows"]), 10)
+            for s in held:
+                self.assertTrue(closed_by_peer(s))
+        finally:
+            lines = log_lines_after(inst, held, "a request stalled for 1 s "
+                                    "(request-read-timeout); connection closed", 6)
+        self.assertEqual(lines, 6)
+        STACK.web_stop(inst)
+
+
 class TableChanges(unittest.TestCase):
     def test_column_added_and_dropped_under_a_running_worker(self):
         STACK.sql("CREATE TABLE shape (id INT PRIMARY KEY, a VARCHAR(10));"
@@ -690,6 +738,25 @@ class LongValues(unittest.TestCase):
         doc = self.web.get("/?format=json&limit=1").json()
         self.assertEqual(doc["rows"][0]["raw"], raw)
 
+    def test_answers_nobody_reads_do_not_stop_the_service(self):
+        """More clients than workers ask for the long row and never read
+        it: each answer stalls its worker for response-write-timeout,
+        and the page through nginx is still served."""
+        inst = STACK.web_start("wstall", settings={
+            "table": "wide", "workers": 1, "response-write-timeout": 1})
+        req = fcgi_request({"REQUEST_METHOD": "GET", "DOCUMENT_URI": "/",
+                            "QUERY_STRING": "limit=2"})
+        held = stalled_connections(inst, 3, req)
+        try:
+            r = inst.get("/?limit=1", timeout=30)
+            self.assertEqual(r.status, 200)
+            self.assertEqual(Page(r.text()).rows[0][0], "1")
+        finally:
+            lines = log_lines_after(inst, held, "an answer stalled for 1 s "
+                                    "(response-write-timeout); connection closed", 3)
+        self.assertEqual(lines, 3)
+        STACK.web_stop(inst)
+
     def test_pages_of_a_thousand(self):
         url, ids = "/?format=json&limit=1000", []
         while url:
@@ -741,9 +808,7 @@ class StartAndStop(unittest.TestCase):
         neither drop that request nor leave the worker behind."""
         inst = STACK.web_start("term2", settings={"workers": 2})
         master, workers = inst.master_pid(), inst.worker_pids()
-        s = socket.socket(socket.AF_UNIX)
-        s.settimeout(20)
-        s.connect(os.path.join(inst.state, "fcgi-app.sock"))
+        s = inst.fcgi_socket()
         time.sleep(0.3)  # a worker has accepted and waits for the request
         os.kill(master, signal.SIGTERM)
         time.sleep(0.3)
@@ -800,6 +865,50 @@ class StartAndStop(unittest.TestCase):
             STACK.web_start("deaf", binary=fake)
         self.assertIn("no answer", str(failed.exception))
         self.assertEqual(pids_by_cmdline(lambda c: state.encode() in c), [])
+
+    def test_never_serves_as_root(self):
+        """Started as root, the program refuses to start, unless
+        run-as-user names the user to switch to; then the master and
+        its workers run as that user."""
+        if os.getuid() != 0:
+            self.skipTest("needs root, as make test runs")
+        from lib.localstack import BINARY
+        cnf = os.path.join(STACK.db_state, "fcgi-app.cnf")
+        switched = os.path.join(STACK.dir, "switch.cnf")
+        with open(cnf) as f:
+            text = f.read()
+        with open(switched, "w") as f:  # [fcgi-app] is the file's last group
+            f.write(text.rstrip("\n") + "\nrun-as-user = nobody\nworkers = 1\n")
+        os.chmod(switched, 0o600)
+        path = os.path.join(STACK.dir, "root.sock")
+        with socket.socket(socket.AF_UNIX) as listener:
+            listener.bind(path)
+            listener.listen(8)
+            p = subprocess.run([BINARY, "-c", cnf], stdin=listener.fileno(),
+                               capture_output=True, text=True, timeout=10)
+            self.assertEqual(p.returncode, 1)
+            self.assertEqual(p.stderr.strip().splitlines()[-1],
+                             "fcgi-app: refusing to run as root: set run-as-user in "
+                             "[fcgi-app], or start it as its own user (systemd User=, "
+                             "spawn-fcgi -u)")
+            master = subprocess.Popen([BINARY, "-c", switched], stdin=listener.fileno(),
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                with socket.socket(socket.AF_UNIX) as s:
+                    s.settimeout(20)
+                    s.connect(path)
+                    s.sendall(fcgi_request({"REQUEST_METHOD": "GET",
+                                            "DOCUMENT_URI": "/healthz"}))
+                    out = fcgi_read_response(s)
+                self.assertTrue(out.startswith(b"Status: 200 OK"), out)
+                nobody = pwd.getpwnam("nobody").pw_uid
+                pids = [master.pid] + children_of(master.pid)
+                self.assertGreaterEqual(len(pids), 2)
+                for pid in pids:
+                    self.assertEqual(uids_of(pid), [nobody] * 4, pid)
+            finally:
+                master.terminate()
+                master.wait(20)
 
     def test_config_errors_stop_the_start(self):
         from lib.localstack import BINARY

@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import tempfile
 
 from . import SCRIPTS, TOP
@@ -176,6 +177,13 @@ class Instance:
 
     def get(self, path, **kw):
         return self.request(path, **kw)
+
+    def fcgi_socket(self, timeout=20):
+        """A connection to the instance's FastCGI socket, past nginx."""
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(timeout)
+        s.connect(os.path.join(self.state, "fcgi-app.sock"))
+        return s
 
     def log(self):
         with open(os.path.join(self.state, "fcgi-app.log"), errors="replace") as f:

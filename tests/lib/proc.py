@@ -47,6 +47,25 @@ def parent_of(pid):
         return None
 
 
+def cmdline(pid):
+    """The command line of pid, its arguments joined by spaces; "" if it
+    is gone."""
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return ""
+
+
+def uids_of(pid):
+    """The real, effective, saved and filesystem uids of pid."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("Uid:"):
+                return [int(u) for u in line.split()[1:]]
+    return []
+
+
 def _pids():
     return [int(d) for d in os.listdir("/proc") if d.isdigit()]
 
@@ -54,6 +73,19 @@ def _pids():
 def children_of(pid):
     """The processes whose parent is pid, from /proc."""
     return sorted(p for p in _pids() if parent_of(p) == pid)
+
+
+def descendants(root):
+    """Every process below root (not root itself), from /proc."""
+    kids = {}
+    for p in _pids():
+        kids.setdefault(parent_of(p), []).append(p)
+    found, todo = [], [root]
+    while todo:
+        for k in kids.get(todo.pop(), []):
+            found.append(k)
+            todo.append(k)
+    return sorted(found)
 
 
 def pids_by_cmdline(match):

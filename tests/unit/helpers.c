@@ -2,8 +2,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "unit.h"
 
 static int
@@ -60,6 +64,42 @@ log_capture_end(void)
 	n = fread(text, 1, sizeof(text) - 1, captured);
 	text[n] = '\0';
 	fclose(captured);
+	return text;
+}
+
+int
+child_wait(pid_t pid, int ms)
+{
+	struct timespec tick = {0, 10 * 1000000L};
+	long long end = clock_ms() + ms;
+	int st;
+	pid_t r;
+
+	while ((r = waitpid(pid, &st, WNOHANG)) == 0 && clock_ms() < end)
+		(void)nanosleep(&tick, NULL);
+	if (r == 0) {
+		(void)kill(pid, SIGKILL);
+		(void)waitpid(pid, &st, 0);
+		ck_abort_msg("process %ld did not exit within %d ms", (long)pid,
+		    ms);
+	}
+	ck_assert_int_eq(r, pid);
+	ck_assert_msg(WIFEXITED(st), "process %ld was killed by signal %d",
+	    (long)pid, WTERMSIG(st));
+	return WEXITSTATUS(st);
+}
+
+const char *
+file_text(const char *path)
+{
+	static char text[8192];
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	ck_assert_ptr_nonnull(f);
+	n = fread(text, 1, sizeof(text) - 1, f);
+	text[n] = '\0';
+	fclose(f);
 	return text;
 }
 

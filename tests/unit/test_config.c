@@ -65,6 +65,9 @@ START_TEST(minimal_gets_defaults)
 	ck_assert_int_eq(cfg.imds, 1);
 	ck_assert_str_eq(cfg.imds_host, "169.254.169.254");
 	ck_assert_int_eq(cfg.require_tls, 0);
+	ck_assert_uint_eq(cfg.request_read_timeout, 10);
+	ck_assert_uint_eq(cfg.response_write_timeout, 10);
+	ck_assert_str_eq(cfg.run_as_user, "");
 }
 END_TEST
 
@@ -97,7 +100,10 @@ START_TEST(full_file)
 	    "imds = off\n"
 	    "imds-host = 127.0.0.1\n"
 	    "imds-port = 8111\n"
-	    "imds-timeout-ms = 50\n"), 0);
+	    "imds-timeout-ms = 50\n"
+	    "request-read-timeout = 7\n"
+	    "response_write_timeout = 9\n"
+	    "run-as-user = fcgi-app\n"), 0);
 	ck_assert_str_eq(cfg.table, "orders");
 	ck_assert_str_eq(cfg.key, "order_id");
 	ck_assert_uint_eq(cfg.default_limit, 25);
@@ -114,6 +120,9 @@ START_TEST(full_file)
 	ck_assert_str_eq(cfg.imds_host, "127.0.0.1");
 	ck_assert_uint_eq(cfg.imds_port, 8111);
 	ck_assert_uint_eq(cfg.imds_timeout_ms, 50);
+	ck_assert_uint_eq(cfg.request_read_timeout, 7);
+	ck_assert_uint_eq(cfg.response_write_timeout, 9);
+	ck_assert_str_eq(cfg.run_as_user, "fcgi-app");
 	ck_assert_str_eq(cfg.path, path);
 }
 END_TEST
@@ -128,6 +137,17 @@ START_TEST(errors_name_file_and_line)
 	fails_at("[fcgi-app]\ntable = 123\n", 2, "plain identifier");
 	fails_at("[fcgi-app]\ntable = demo\nworkers = 0\n", 3,
 	    "workers must be a whole number from 1 to 256");
+	fails_at("[fcgi-app]\ntable = demo\nrequest-read-timeout = 0\n", 3,
+	    "request-read-timeout must be a whole number from 1 to 3600");
+	fails_at("[fcgi-app]\ntable = demo\nresponse-write-timeout = 3601\n",
+	    3, "response-write-timeout must be a whole number from 1 to 3600");
+	fails_at("[fcgi-app]\ntable = demo\nrun-as-user = Root\n", 3,
+	    "run-as-user must be a system user name");
+	fails_at("[fcgi-app]\ntable = demo\nrun-as-user = -x\n", 3,
+	    "run-as-user must be a system user name");
+	fails_at("[fcgi-app]\ntable = demo\nrun-as-user = "
+	    "a23456789012345678901234567890123\n", 3,
+	    "run-as-user must be a system user name");
 	fails_at("[fcgi-app]\ntable = demo\nworkers = 4x\n", 3, "workers");
 	fails_at("[fcgi-app]\ntable = demo\nworkers = -1\n", 3, "workers");
 	fails_at("[fcgi-app]\ntable = demo\ndrain-seconds = 601\n", 3,

@@ -138,40 +138,12 @@ next_report(struct master *m, int ms, long *pid)
 	}
 }
 
-/* The master's exit status if it exits within ms; fails the test if not. */
-static int
-master_wait(struct master *m, int ms)
-{
-	long long end = clock_ms() + ms;
-	struct timespec tick = {0, 10 * 1000000L};
-	int st;
-	pid_t r;
-
-	while ((r = waitpid(m->pid, &st, WNOHANG)) == 0 && clock_ms() < end)
-		(void)nanosleep(&tick, NULL);
-	if (r == 0) {
-		(void)kill(m->pid, SIGKILL);
-		(void)waitpid(m->pid, &st, 0);
-		ck_abort_msg("the master did not exit within %d ms", ms);
-	}
-	ck_assert_int_eq(r, m->pid);
-	ck_assert_msg(WIFEXITED(st), "the master was killed by signal %d",
-	    WTERMSIG(st));
-	return WEXITSTATUS(st);
-}
-
 /* The master's log; removes the file. */
 static const char *
 master_log(struct master *m)
 {
-	static char text[8192];
-	FILE *f = fopen(m->log, "r");
-	size_t n;
+	const char *text = file_text(m->log);
 
-	ck_assert_ptr_nonnull(f);
-	n = fread(text, 1, sizeof(text) - 1, f);
-	text[n] = '\0';
-	fclose(f);
 	unlink(m->log);
 	close(m->rd);
 	return text;
@@ -197,7 +169,7 @@ START_TEST(a_dead_worker_is_replaced)
 	ck_assert_int_ne(c, a);
 	ck_assert_int_ne(c, b);
 	ck_assert_int_eq(kill(m.pid, SIGTERM), 0);
-	ck_assert_int_eq(master_wait(&m, 5000), 0);
+	ck_assert_int_eq(child_wait(m.pid, 5000), 0);
 	ck_assert(gone(b) && gone(c));
 	log = master_log(&m);
 	ck_assert_uint_eq(count_of(log, "killed by signal 9; starting another"),
@@ -225,7 +197,7 @@ START_TEST(a_worker_that_dies_young_is_replaced_after_a_pause)
 	ck_assert_uint_ge(starts, 2);
 	ck_assert_uint_le(starts, 4);
 	ck_assert_int_eq(kill(m.pid, SIGTERM), 0);
-	ck_assert_int_eq(master_wait(&m, 5000), 0);
+	ck_assert_int_eq(child_wait(m.pid, 5000), 0);
 	log = master_log(&m);
 	ck_assert_uint_ge(count_of(log, "exited with status 3; starting another"),
 	    1);
@@ -244,7 +216,7 @@ START_TEST(sigterm_drains_first)
 	/* the worker sees the drain while it still runs */
 	ck_assert_int_eq(next_report(&m, 5000, &d), 'D');
 	ck_assert_int_eq(d, w);
-	ck_assert_int_eq(master_wait(&m, 5000), 0);
+	ck_assert_int_eq(child_wait(m.pid, 5000), 0);
 	ck_assert(gone(w));
 	log = master_log(&m);
 	ck_assert_uint_eq(count_of(log, "stopping in 300 ms"), 1);
@@ -261,7 +233,7 @@ START_TEST(sigint_skips_the_drain)
 	master_start(&m, 1, 20000, steady_worker);
 	ck_assert_int_eq(next_report(&m, 5000, &w), 'S');
 	ck_assert_int_eq(kill(m.pid, SIGINT), 0);
-	ck_assert_int_eq(master_wait(&m, 5000), 0);
+	ck_assert_int_eq(child_wait(m.pid, 5000), 0);
 	ck_assert_int_eq(next_report(&m, 100, &x), 0); /* no drain seen */
 	log = master_log(&m);
 	ck_assert_uint_eq(count_of(log, "stopping in"), 0);
@@ -278,7 +250,7 @@ START_TEST(a_second_sigterm_ends_the_drain)
 	ck_assert_int_eq(kill(m.pid, SIGTERM), 0);
 	ck_assert_int_eq(next_report(&m, 5000, &d), 'D');
 	ck_assert_int_eq(kill(m.pid, SIGTERM), 0);
-	ck_assert_int_eq(master_wait(&m, 5000), 0);
+	ck_assert_int_eq(child_wait(m.pid, 5000), 0);
 	(void)master_log(&m);
 }
 END_TEST

@@ -4,6 +4,7 @@
 
 #include <check.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "out.h"
 
@@ -33,6 +34,14 @@ const char *mem_str(struct out *o, struct mem *m);
 /* Log lines (stderr) from begin to end go to a file; end returns them. */
 void log_capture_begin(void);
 const char *log_capture_end(void);
+/*
+ * The exit status of child pid if it exits within ms; fails the test if
+ * it does not (after killing it), or if a signal ended it.
+ */
+int child_wait(pid_t pid, int ms);
+/* The text of a file, up to 8 KiB, in a static buffer. */
+const char *file_text(const char *path);
+
 /* How many times needle occurs in haystack. */
 unsigned count_of(const char *haystack, const char *needle);
 

@@ -1,7 +1,8 @@
 /*
  * worker.c in a forked child, on a listening unix socket as fd 0 and the
  * fake database: a stop signal that lands while a request is being read
- * waits for the answer, and an idle worker stops at once.
+ * waits for the answer, an idle worker stops at once, and a request that
+ * stalls frees the worker after request-read-timeout.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +26,7 @@ static struct config cfg;
 static struct hostinfo host;
 static char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static pid_t worker;
+static char log_path[64];
 
 static void
 pause_ms(long ms)
@@ -47,6 +49,8 @@ worker_start(void)
 	cfg.default_limit = 10;
 	cfg.max_limit = 100;
 	cfg.retry_after = 1;
+	cfg.request_read_timeout = 1;
+	cfg.response_write_timeout = 1;
 	strcpy(host.hostname, "web-1");
 	memset(&a, 0, sizeof(a));
 	a.sun_family = AF_UNIX;
@@ -68,10 +72,12 @@ worker_start(void)
 	sigaddset(&stop, SIGINT);
 	ck_assert_int_eq(sigprocmask(SIG_BLOCK, &stop, &orig), 0);
 	fflush(NULL);
+	snprintf(log_path, sizeof(log_path), "/tmp/fcgi-app-unit-%ld.log",
+	    (long)getpid());
 	worker = fork();
 	ck_assert_int_ge(worker, 0);
 	if (worker == 0) {
-		fd = open("/dev/null", O_WRONLY);
+		fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 		/* gone with the test, and signals handled as after exec */
 		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 ||
 		    dup2(l, 0) != 0 || fd < 0 || dup2(fd, STDERR_FILENO) < 0 ||
@@ -88,21 +94,11 @@ worker_start(void)
 static int
 worker_wait(int ms)
 {
-	long long end = clock_ms() + ms;
-	int st;
-	pid_t r;
+	int st = child_wait(worker, ms);
 
-	while ((r = waitpid(worker, &st, WNOHANG)) == 0 && clock_ms() < end)
-		pause_ms(10);
 	unlink(sock_path);
-	if (r == 0) {
-		(void)kill(worker, SIGKILL);
-		(void)waitpid(worker, &st, 0);
-		ck_abort_msg("the worker did not exit within %d ms", ms);
-	}
-	ck_assert_msg(WIFEXITED(st), "the worker was killed by signal %d",
-	    WTERMSIG(st));
-	return WEXITSTATUS(st);
+	unlink(log_path);
+	return st;
 }
 
 static int
@@ -238,6 +234,36 @@ START_TEST(an_idle_worker_stops_at_once)
 }
 END_TEST
 
+START_TEST(a_stalled_request_frees_the_worker)
+{
+	unsigned char req[512];
+	char out[4096], b;
+	size_t n = fcgi_get(req, "/healthz");
+	int s, p, t;
+
+	worker_start();
+	s = connect_worker();
+	send_all(s, req, 10); /* inside the begin record, and no more */
+	p = connect_worker();
+	send_all(p, req, 20); /* inside the parameters, and no more */
+	t = connect_worker();
+	send_all(t, req, n);
+	/* the one worker serves t once s and p have stalled a second each */
+	ck_assert_int_eq(fcgi_read(t, out, sizeof(out), 5000), 0);
+	ck_assert_str_eq(strstr(out, "\r\n\r\n") + 4, "ok\n");
+	/* closed without an answer: half a request is not one */
+	ck_assert_int_eq(read(s, &b, 1), 0);
+	ck_assert_int_eq(read(p, &b, 1), 0);
+	close(s);
+	close(p);
+	close(t);
+	ck_assert_uint_eq(count_of(file_text(log_path), "a request stalled for "
+	    "1 s (request-read-timeout); connection closed"), 2);
+	ck_assert_int_eq(kill(worker, SIGTERM), 0);
+	ck_assert_int_eq(worker_wait(3000), 0);
+}
+END_TEST
+
 START_TEST(a_worker_serves_one_request_after_another)
 {
 	unsigned char req[512];
@@ -268,6 +294,7 @@ suite_worker(void)
 	tcase_add_test(tc, a_stop_signal_during_a_request_waits_for_the_answer);
 	tcase_add_test(tc, an_idle_worker_stops_at_once);
 	tcase_add_test(tc, a_worker_serves_one_request_after_another);
+	tcase_add_test(tc, a_stalled_request_frees_the_worker);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -17,27 +17,10 @@ import time
 import urllib.request
 
 from lib import SCRIPTS  # bench/ puts tests/ on the path first
+from lib.proc import descendants
 
 PEERS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "peers")
 WEB = os.path.join(SCRIPTS, "web.sh")
-
-
-def descendants(root):
-    """root and every process below it, from /proc."""
-    parent = {}
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                with open("/proc/%s/stat" % d) as f:
-                    parent[int(d)] = int(f.read().rsplit(")", 1)[1].split()[1])
-            except OSError:
-                continue
-    out, todo = [], [root]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo.extend(c for c, pp in parent.items() if pp == p)
-    return sorted(out)
 
 
 def read_pid(path):
@@ -69,10 +52,11 @@ class Server:
         self._stop = stop
 
     def app_pids(self):
-        return descendants(self.app_root) if self.app_root else []
+        return [self.app_root] + descendants(self.app_root) if self.app_root else []
 
     def nginx_pids(self):
-        return descendants(read_pid(os.path.join(self.nginx_state, "nginx.pid")))
+        nginx = read_pid(os.path.join(self.nginx_state, "nginx.pid"))
+        return [nginx] + descendants(nginx)
 
     def stop(self):
         self._stop()

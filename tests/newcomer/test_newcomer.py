@@ -25,7 +25,7 @@ import urllib.parse
 from lib import TOP
 from lib.localstack import Stack
 from lib.page import Page, as_shown_in_html
-from lib.proc import free_port
+from lib.proc import cmdline, free_port, parent_of
 
 REV = os.environ.get("NEWCOMER_REV", "HEAD")
 PACKAGES = ("git", "make", "ca-certificates", "curl")
@@ -133,22 +133,6 @@ class Root:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def cmdline(pid):
-    try:
-        with open("/proc/%d/cmdline" % pid, "rb") as f:
-            return f.read().replace(b"\0", b" ").decode(errors="replace").strip()
-    except OSError:
-        return ""
-
-
-def parent(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return int(f.read().rsplit(")", 1)[1].split()[1])
-    except OSError:
-        return 0
-
-
 def get(url, path=""):
     """GETs url + path; returns the status and the body's text."""
     u = urllib.parse.urlsplit(url + path)
@@ -239,7 +223,7 @@ class Newcomer(unittest.TestCase):
         self.assertTrue(pids)
         names = set()
         for pid in pids:
-            line, up = cmdline(pid), cmdline(parent(pid))
+            line, up = cmdline(pid), cmdline(parent_of(pid) or 0)
             self.assertTrue(any(where + "/" in text for where in (CHECKOUT, R.state)
                                 for text in (line, up)),
                             "not the dev stack: %d %s (parent: %s)" % (pid, line, up))

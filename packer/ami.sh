@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # make ami: builds the fcgi-app AMI in AWS with Packer and prints its id.
 # Needs AWS credentials (the usual AWS_* variables or ~/.aws) allowed to
 # run a Packer amazon-ebs build; see the README.  Variables:

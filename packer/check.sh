@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # make packer-check: the image's code, checked offline.
 #   - packer fmt -check, and packer validate of the main template
 #   - the same fmt check of the staged template for current Packer
@@ -9,37 +9,26 @@
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
-pass=0 fail=0
+# shellcheck source=tests/tally.sh
+. tests/tally.sh
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-
-check() {
-    local name=$1
-    shift
-    if "$@"; then
-        pass=$((pass + 1))
-        echo "ok      $name"
-    else
-        fail=$((fail + 1))
-        echo "FAILED  $name"
-    fi
-}
 
 # what make ami uploads; validate checks that the files exist
 git archive --format=tar.gz -o "$work/src.tar.gz" HEAD 2>/dev/null ||
     tar -czf "$work/src.tar.gz" --exclude=./build --exclude=./.dev --exclude=./.git .
 echo "placeholder" >"$work/rds-ca.pem"
 
-check "packer fmt" packer fmt -check packer/
-check "packer validate" packer validate \
+tally_run "packer fmt" packer fmt -check packer/
+tally_run "packer validate" packer validate \
     -var "source_tarball=$work/src.tar.gz" -var "rds_ca_bundle=$work/rds-ca.pem" \
     packer/fcgi-app.pkr.hcl
 staged_fmt() { packer/stage.sh "$work/staged" && packer fmt -check "$work/staged"; }
-check "staged template for current Packer" staged_fmt
+tally_run "staged template for current Packer" staged_fmt
 
 shell_scripts=(scripts/*.sh tests/*.sh tests/fuzz/*.sh tests/browser/*.sh .ci/run packer/*.sh packer/files/fcgi-app-configure stack/*.sh)
 for f in "${shell_scripts[@]}"; do
-    check "shellcheck $f" shellcheck -x "$f"
+    tally_run "shellcheck $f" shellcheck -x "$f"
 done
 
 # A scratch root for systemd-analyze: the system's units, the units of
@@ -60,7 +49,7 @@ verify_units() {
     [ -n "$out" ] && printf '%s\n' "$out"
     [ $rc -eq 0 ] && [ -z "$out" ]
 }
-check "systemd-analyze verify (fcgi-app.service, nginx drop-in)" verify_units
+tally_run "systemd-analyze verify (fcgi-app.service, nginx drop-in)" verify_units
 
 # The unit's exposure, as systemd rates it (0 best, 10 worst); hardening
 # that slips past 1.5 fails the check.
@@ -71,7 +60,6 @@ exposure_ok() {
     echo "        exposure level: ${level:-unknown}"
     [ -n "$level" ] && awk -v l="$level" 'BEGIN { exit !(l <= 1.5) }'
 }
-check "systemd-analyze security: exposure at most 1.5" exposure_ok
+tally_run "systemd-analyze security: exposure at most 1.5" exposure_ok
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+tally_end

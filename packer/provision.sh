@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # Provisions a Debian 12 machine as an fcgi-app instance.  Packer runs it
 # on the build instance; the offline rehearsal in make test runs the same
 # file in a fresh Debian 12 root.  Safe to run again.

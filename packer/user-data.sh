@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # Launch template user data.  It runs once at first boot, as root.
 #
 # fcgi-app-configure reads the database settings from SSM Parameter Store

@@ -263,5 +263,5 @@ instance-stop)
     say "instance $2 stopped"
     ;;
 target-group) /usr/bin/python3 "$top/stack/target_group.py" ;;
-*) die "usage: cluster.sh start|stop|instance-start NAME BINARY [CNF]|instance-stop NAME|target-group" ;;
+*) usage "cluster.sh start|stop|instance-start NAME BINARY [CNF]|instance-stop NAME|target-group" ;;
 esac

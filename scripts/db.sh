@@ -17,7 +17,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 cmd=${1:-}
 state=${2:-}
-if [ -z "$cmd" ] || [ -z "$state" ]; then die "usage: db.sh start|load|stop|sql STATE"; fi
+if [ -z "$cmd" ] || [ -z "$state" ]; then usage "db.sh start|load|stop|sql STATE"; fi
 mkdir -p "$state"
 state=$(cd "$state" && pwd)
 top=$(cd "$here/.." && pwd)

@@ -65,7 +65,7 @@ bootstrap() {
 
 make_root() {
     local dest=${1:-} k tar
-    [ -n "$dest" ] || die "usage: debian-root.sh make DEST [PACKAGE...]"
+    [ -n "$dest" ] || usage "debian-root.sh make DEST [PACKAGE...]"
     shift
     [ "$(id -u)" -eq 0 ] || die "making a root needs root"
     if [ -e "$dest" ] && [ -n "$(ls -A "$dest")" ]; then die "$dest is not empty"; fi
@@ -88,5 +88,5 @@ case ${1:-} in
 make) shift; make_root "$@" ;;
 debs) mkdir -p "$debs/partial"; echo "$debs" ;;
 key) shift; key "$@" ;;
-*) die "usage: debian-root.sh make DEST [PACKAGE...] | debs | key [PACKAGE...]" ;;
+*) usage "debian-root.sh make DEST [PACKAGE...] | debs | key [PACKAGE...]" ;;
 esac

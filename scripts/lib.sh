@@ -4,6 +4,8 @@
 
 say() { printf '%s\n' "$*"; }
 die() { printf '%s: %s\n' "${0##*/}" "$*" >&2; exit 1; }
+# usage TEXT: a command line that makes no sense; exit status 2
+usage() { printf 'usage: %s\n' "$*" >&2; exit 2; }
 
 # pid_alive FILE: the process named in FILE is running.
 pid_alive() {

@@ -18,7 +18,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 cmd=${1:-}
 state=${2:-}
-if [ -z "$cmd" ] || [ -z "$state" ]; then die "usage: web.sh start STATE PORT [BINARY] | static STATE PORT FILE | stop STATE"; fi
+if [ -z "$cmd" ] || [ -z "$state" ]; then usage "web.sh start STATE PORT [BINARY] | static STATE PORT FILE | stop STATE"; fi
 mkdir -p "$state"
 state=$(cd "$state" && pwd)
 top=$(cd "$here/.." && pwd)
@@ -71,7 +71,7 @@ start_nginx() {
 
 start() {
     local port=${1:-} bin=${2:-$top/build/fcgi-app} asuser=()
-    [ -n "$port" ] || die "usage: web.sh start STATE PORT [BINARY]"
+    [ -n "$port" ] || usage "web.sh start STATE PORT [BINARY]"
     [ -x "$bin" ] || die "$bin is not built (run make)"
     [ -s "$cnf" ] || die "$cnf is missing (run scripts/db.sh load first)"
     if [ "$(id -u)" -eq 0 ]; then
@@ -115,7 +115,7 @@ start() {
 static() {
     local port=${1:-} file=${2:-}
     if [ -z "$port" ] || [ ! -s "$file" ]; then
-        die "usage: web.sh static STATE PORT FILE"
+        usage "web.sh static STATE PORT FILE"
     fi
     mkdir -p "$state/www"
     chmod 0755 "$state/www"
@@ -145,7 +145,7 @@ SITE
 site() {
     local port=${1:-} file=${2:-}
     if [ -z "$port" ] || [ ! -s "$file" ]; then
-        die "usage: web.sh site STATE PORT SITE"
+        usage "web.sh site STATE PORT SITE"
     fi
     sed -e "s|@LISTEN@|$listen:$port|g" "$file" >"$state/nginx-site.conf"
     start_nginx

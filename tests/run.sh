@@ -2,14 +2,17 @@
 # make test: every suite, plain and under AddressSanitizer + UBSan.
 # Each suite runs even if an earlier one failed; the last line is the
 # total, "N passed, N failed", and the exit status is 0 only if all pass.
+# It runs below a child subreaper (tests/lib/subreaper.py), so that
+# whatever a suite leaves running stays below it; the last check finds
+# such processes, stops them and fails.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
-results=$(mktemp)
-trap 'rm -f "$results"' EXIT
-
-# record NAME PASSED FAILED
-record() { printf '%s %d %d\n' "$1" "$2" "$3" >>"$results"; }
+if [ -z "${FCGI_APP_SUBREAPER:-}" ]; then
+    exec python3 tests/lib/subreaper.py tests/run.sh "$@"
+fi
+# shellcheck source=tests/tally.sh
+. tests/tally.sh
 
 banner() { printf '\n=== %s ===\n' "$*"; }
 
@@ -21,9 +24,9 @@ run_check() {
     printf '%s\n' "$out"
     if [[ $out =~ Checks:\ ([0-9]+),\ Failures:\ ([0-9]+),\ Errors:\ ([0-9]+) ]]; then
         n=${BASH_REMATCH[1]} f=${BASH_REMATCH[2]} e=${BASH_REMATCH[3]}
-        record "$name" $((n - f - e)) $((f + e))
+        tally "$name" $((n - f - e)) $((f + e))
     else
-        record "$name" 0 1
+        tally "$name" 0 1
     fi
 }
 
@@ -35,18 +38,18 @@ run_counted() {
     out=$("$@" 2>&1)
     printf '%s\n' "$out"
     if [[ $(tail -n 1 <<<"$out") =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
-        record "$name" "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}"
+        tally "$name" "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}"
     else
-        record "$name" 0 1
+        tally "$name" 0 1
     fi
 }
 
 banner "build (plain and sanitized)"
 if make -s all build/unit-tests build/unit-fake &&
     make -s BUILD=build/asan SANITIZE=1 all build/asan/unit-tests build/asan/unit-fake; then
-    record build 1 0
+    tally build 1 0
 else
-    record build 0 1
+    tally build 0 1
 fi
 
 banner "make install (DESTDIR, PREFIX)"
@@ -57,10 +60,10 @@ if make -s install DESTDIR="$dest" PREFIX=/opt/fa >/dev/null &&
     [ -f "$dest/opt/fa/share/fcgi-app/nginx-site.conf" ] &&
     [ -f "$dest/opt/fa/share/man/man8/fcgi-app.8" ] &&
     "$dest/opt/fa/sbin/fcgi-app" -t -c "$dest/opt/fa/share/fcgi-app/fcgi-app.cnf.example" 2>/dev/null; then
-    record install 1 0
+    tally install 1 0
 else
     echo "make install did not put the files under DESTDIR/PREFIX"
-    record install 0 1
+    tally install 0 1
 fi
 rm -rf "$dest"
 
@@ -106,8 +109,10 @@ run_counted "rollout under load (make cluster-rollout)" \
 run_counted "image rehearsal (debootstrap + provision.sh)" \
     python3 tests/pyrun.py tests/image/test_image.py
 
+banner "nothing left running"
+tally_run "nothing the suites started is left running" \
+    python3 tests/lib/subreaper.py --leftovers
+
 banner "summary"
-awk '{ printf "%-44s %4d passed, %d failed\n", substr($0, 1, length($0) - length($(NF-1)) - length($NF) - 2), $(NF-1), $NF }' "$results"
-read -r passed failed < <(awk '{ p += $(NF-1); f += $NF } END { print p, f }' "$results")
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+tally_table
+tally_end

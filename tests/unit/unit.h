@@ -15,6 +15,7 @@ Suite *suite_out(void);
 Suite *suite_dbtext(void);
 Suite *suite_dbpolicy(void);
 Suite *suite_supervisor(void);
+Suite *suite_privs(void);
 /* build/unit-fake: over tests/fuzz/fake_db.c */
 Suite *suite_app(void);
 Suite *suite_worker(void);

@@ -186,5 +186,8 @@ case ${1:-} in
 deploy) deploy_all ;;
 db-load) db_load ;;
 delete) delete_all ;;
-*) die "usage: all.sh deploy|db-load|delete" ;;
+*)
+    echo "usage: all.sh deploy|db-load|delete" >&2
+    exit 2
+    ;;
 esac

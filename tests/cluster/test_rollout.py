@@ -166,18 +166,4 @@ class A_Rollout(unittest.TestCase):
 
     def status(self):
         """{server: status} of every server in the balancer's backend."""
-        import socket
-        s = socket.socket(socket.AF_UNIX)
-        s.settimeout(5)
-        s.connect(os.path.join(CLUSTER.state, "haproxy.sock"))
-        s.sendall(b"show stat\n")
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-        s.close()
-        rows = [l.split(",") for l in data.decode().splitlines() if l and l[0] != "#"]
-        return {r[1]: r[17] for r in rows
-                if r[0] == "targets" and r[1] not in ("BACKEND", "FRONTEND")}
+        return CLUSTER.backend_status()

@@ -45,8 +45,9 @@ class Cluster:
             return None
         return r.json()["served_by"]["instance_id"]
 
-    def status(self):
-        """{server: status} from HAProxy's stats socket."""
+    def backend_status(self):
+        """{server: status} of every server of the balancer's backend,
+        from HAProxy's stats socket."""
         s = socket.socket(socket.AF_UNIX)
         s.settimeout(5)
         s.connect(os.path.join(self.state, "haproxy.sock"))
@@ -60,7 +61,12 @@ class Cluster:
         s.close()
         rows = [l.split(",") for l in data.decode().splitlines()
                 if l and not l.startswith("#")]
-        return {r[1]: r[17] for r in rows if r[0] == "targets" and r[1] in INSTANCE_IDS}
+        return {r[1]: r[17] for r in rows
+                if r[0] == "targets" and r[1] not in ("BACKEND", "FRONTEND")}
+
+    def status(self):
+        """{server: status} of the two instances make cluster starts."""
+        return {k: v for k, v in self.backend_status().items() if k in INSTANCE_IDS}
 
     def wait_status(self, want, seconds, poke=True):
         """Polls the balancer until its servers' status is want; with

@@ -52,19 +52,28 @@ log_capture_begin(void)
 	ck_assert_int_eq(dup2(fileno(captured), STDERR_FILENO), STDERR_FILENO);
 }
 
+/* Reads f from where it is into buf, NUL-terminated, and closes it. */
+static const char *
+read_close(FILE *f, char *buf, size_t cap)
+{
+	size_t n;
+
+	ck_assert_ptr_nonnull(f);
+	n = fread(buf, 1, cap - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
 const char *
 log_capture_end(void)
 {
 	static char text[1 << 14];
-	size_t n;
 
 	ck_assert_int_eq(dup2(saved_stderr, STDERR_FILENO), STDERR_FILENO);
 	close(saved_stderr);
 	rewind(captured);
-	n = fread(text, 1, sizeof(text) - 1, captured);
-	text[n] = '\0';
-	fclose(captured);
-	return text;
+	return read_close(captured, text, sizeof(text));
 }
 
 int
@@ -93,14 +102,8 @@ const char *
 file_text(const char *path)
 {
 	static char text[8192];
-	FILE *f = fopen(path, "r");
-	size_t n;
 
-	ck_assert_ptr_nonnull(f);
-	n = fread(text, 1, sizeof(text) - 1, f);
-	text[n] = '\0';
-	fclose(f);
-	return text;
+	return read_close(fopen(path, "r"), text, sizeof(text));
 }
 
 unsigned

@@ -4,6 +4,7 @@
  */
 #include "dbint.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,11 +135,15 @@ static void
 db_disconnect(struct db *db)
 {
 	dbcell_free(db);
-	if (db->stmt != NULL)
-		mysql_stmt_close(db->stmt);
+	if (db->first != NULL)
+		mysql_stmt_close(db->first);
+	if (db->after != NULL)
+		mysql_stmt_close(db->after);
 	if (db->mysql != NULL)
 		mysql_close(db->mysql);
 	db->stmt = NULL;
+	db->first = NULL;
+	db->after = NULL;
 	db->mysql = NULL;
 }
 
@@ -176,16 +181,19 @@ struct db *
 db_new(const struct config *cfg)
 {
 	struct db *db = calloc(1, sizeof(*db));
-	int n;
+	int n, m;
 
 	if (db == NULL)
 		return NULL;
 	db->cfg = cfg;
 	/* identifiers were checked by config_load, so quoting is enough */
-	n = snprintf(db->query, sizeof(db->query),
+	n = snprintf(db->query_first, sizeof(db->query_first),
+	    "SELECT * FROM `%s` ORDER BY `%s` LIMIT ?", cfg->table, cfg->key);
+	m = snprintf(db->query_after, sizeof(db->query_after),
 	    "SELECT * FROM `%s` WHERE `%s` >= ? ORDER BY `%s` LIMIT ?",
 	    cfg->table, cfg->key, cfg->key);
-	if (n < 0 || (size_t)n >= sizeof(db->query)) {
+	if (n < 0 || (size_t)n >= sizeof(db->query_first) || m < 0 ||
+	    (size_t)m >= sizeof(db->query_after)) {
 		free(db);
 		return NULL;
 	}
@@ -233,6 +241,19 @@ db_limit_time(struct db *db)
 	return mysql_real_query(db->mysql, sql, (unsigned long)n);
 }
 
+/* Prepares one of the page queries on a new connection. */
+static enum db_rc
+db_prepare(MYSQL_STMT *stmt, const char *query)
+{
+	unsigned e;
+
+	if (mysql_stmt_prepare(stmt, query, strlen(query)) == 0)
+		return DB_OK;
+	e = mysql_stmt_errno(stmt);
+	log_msg("cannot prepare the page query: %s", mysql_stmt_error(stmt));
+	return db_fault_of(e) == DB_FAULT_LOST ? DB_DOWN : DB_ERROR;
+}
+
 /* Connects and prepares, unless connected or inside the back-off. */
 static enum db_rc
 db_connect(struct db *db)
@@ -244,7 +265,7 @@ db_connect(struct db *db)
 	enum db_rc rc = db_outage_wait(&db->outage, clock_ms());
 	int unreachable = 0;
 
-	if (rc != DB_OK || db->stmt != NULL)
+	if (rc != DB_OK || db->after != NULL)
 		return rc;
 	rc = DB_DOWN;
 	db->mysql = mysql_init(NULL);
@@ -290,24 +311,23 @@ db_connect(struct db *db)
 		    DB_DOWN : DB_ERROR;
 		goto out;
 	}
-	db->stmt = mysql_stmt_init(db->mysql);
-	if (db->stmt == NULL) {
+	db->first = mysql_stmt_init(db->mysql);
+	db->after = mysql_stmt_init(db->mysql);
+	if (db->first == NULL || db->after == NULL) {
 		rc = DB_ERROR;
 		goto out;
 	}
-	if (mysql_stmt_prepare(db->stmt, db->query, strlen(db->query)) != 0) {
-		unsigned e = mysql_stmt_errno(db->stmt);
-
-		log_msg("cannot prepare the page query: %s",
-		    mysql_stmt_error(db->stmt));
-		rc = db_fault_of(e) == DB_FAULT_LOST ? DB_DOWN : DB_ERROR;
+	if ((rc = db_prepare(db->first, db->query_first)) != DB_OK ||
+	    (rc = db_prepare(db->after, db->query_after)) != DB_OK)
 		goto out;
-	}
-	if (mysql_stmt_bind_param(db->stmt, db->param) != 0 ||
-	    dbcell_bind(db) != DB_OK) {
-		rc = DB_ERROR;
+	rc = DB_ERROR;
+	/* the first page binds the limit alone; both, the same results */
+	db->stmt = db->after;
+	if (mysql_stmt_bind_param(db->first, db->param + 1) != 0 ||
+	    mysql_stmt_bind_param(db->after, db->param) != 0 ||
+	    dbcell_bind(db) != DB_OK ||
+	    mysql_stmt_bind_result(db->first, db->res) != 0)
 		goto out;
-	}
 	db_outage_connected(&db->outage);
 	rc = DB_OK;
 out:
@@ -363,6 +383,7 @@ op_ping(struct db *db)
 static int
 op_execute(struct db *db)
 {
+	db->stmt = db->from_start ? db->first : db->after;
 	return mysql_stmt_execute(db->stmt);
 }
 
@@ -377,6 +398,7 @@ db_page_open(struct db *db, long long from, unsigned nrows)
 {
 	db->p_from = from;
 	db->p_limit = nrows;
+	db->from_start = from == LLONG_MIN;
 	return db_retry(db, op_execute);
 }
 

@@ -40,12 +40,24 @@ struct db_native {
 	my_bool is_unsigned;
 };
 
+/*
+ * Two prepared statements of the same columns: the first page's, with
+ * no WHERE, and the pages after a key's.  A range on the key, even one
+ * from its least value, makes the server estimate the range's rows in
+ * the index on every execution: the first page cost MariaDB about a
+ * fifth more CPU as "WHERE key >= ?" than without it.  stmt is the one
+ * in use, or NULL when not connected; both share one set of result
+ * buffers.
+ */
 struct db {
 	const struct config *cfg;
 	MYSQL *mysql;
 	MYSQL_STMT *stmt;
+	MYSQL_STMT *first;
+	MYSQL_STMT *after;
 	MYSQL_RES *meta;
-	char query[DB_QUERY_MAX];
+	char query_first[DB_QUERY_MAX];
+	char query_after[DB_QUERY_MAX];
 	unsigned ncols;
 	int key_col;
 	struct db_col *cols;
@@ -58,6 +70,7 @@ struct db {
 	MYSQL_BIND param[2];
 	long long p_from;
 	unsigned p_limit;
+	int from_start; /* the page starts at the first row: db->first */
 	struct db_outage outage;
 };
 

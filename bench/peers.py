@@ -69,7 +69,7 @@ def _as_user(user):
     return ["setpriv", "--reuid=" + user, "--regid=nogroup", "--clear-groups"]
 
 
-def _db_client(db_state):
+def db_client(db_state):
     """(socket, database, user, password) of the app's database user,
     from the config db.sh wrote."""
     with open(os.path.join(db_state, "fcgi-app.cnf")) as f:
@@ -147,7 +147,7 @@ def build_go(out_dir):
 
 def start_go(parent, name, db_state, table, workers, go_binary, free_port):
     state = _state(parent, name)
-    sock, db, user, pw = _db_client(db_state)
+    sock, db, user, pw = db_client(db_state)
     binary = os.path.join(state, "peer-go")
     shutil.copy(go_binary, binary)
     app_port = free_port()
@@ -172,7 +172,7 @@ def start_go(parent, name, db_state, table, workers, go_binary, free_port):
 
 def start_python(parent, name, db_state, table, workers, free_port):
     state = _state(parent, name)
-    sock, db, user, pw = _db_client(db_state)
+    sock, db, user, pw = db_client(db_state)
     script = os.path.join(state, "seed.py")
     shutil.copy(os.path.join(PEERS, "seed.py"), script)
     os.chmod(script, 0o644)
@@ -196,7 +196,7 @@ def start_python(parent, name, db_state, table, workers, free_port):
 
 def start_php(parent, name, db_state, table, workers, free_port):
     state = _state(parent, name)
-    sock, db, user, pw = _db_client(db_state)
+    sock, db, user, pw = db_client(db_state)
     script = os.path.join(state, "index.php")
     shutil.copy(os.path.join(PEERS, "peer.php"), script)
     os.chmod(script, 0o644)

@@ -5,13 +5,14 @@ import os
 import pwd
 import signal
 import socket
+import struct
 import subprocess
 import threading
 import time
 import unittest
 
 from lib import dbsession
-from lib.fcgi import fcgi_read_response, fcgi_request
+from lib.fcgi import fcgi_params, fcgi_read_response, fcgi_record, fcgi_request
 from lib.imds import Imds
 from lib.localstack import Stack
 from lib.page import Page, as_shown_in_html
@@ -769,6 +770,54 @@ class LongValues(unittest.TestCase):
 def wait_for_process(state, user, seconds=10):
     """Waits until the database shows a session of user in state (LIKE)."""
     return dbsession.wait_for(STACK, seconds, user=user, state=state)
+
+
+def fcgi_kept_request(params):
+    """The bytes of one FastCGI GET request that asks the program to keep
+    the connection open after it (FCGI_KEEP_CONN), as nginx's
+    fastcgi_keep_conn does."""
+    begin = struct.pack(">HB5x", 1, 1)  # role RESPONDER, FCGI_KEEP_CONN
+    return (fcgi_record(1, begin) + fcgi_record(4, fcgi_params(params)) +
+            fcgi_record(4) + fcgi_record(5))
+
+
+class KeptConnections(unittest.TestCase):
+    """FastCGI connections that nginx keeps: several requests on one, and
+    idle kept connections never keep a worker from new ones."""
+    PAGE = {"REQUEST_METHOD": "GET", "DOCUMENT_URI": "/", "QUERY_STRING": "format=json"}
+
+    def connect(self, inst):
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(10)
+        s.connect(os.path.join(inst.state, "fcgi-app.sock"))
+        self.addCleanup(s.close)
+        return s
+
+    def assert_page(self, s, keep=True):
+        s.sendall(fcgi_kept_request(self.PAGE) if keep else fcgi_request(self.PAGE))
+        head, _, body = fcgi_read_response(s).partition(b"\r\n\r\n")
+        self.assertTrue(head.startswith(b"Status: 200 OK"), head)
+        self.assertEqual(len(json.loads(body)["rows"]), 10)
+
+    def test_requests_follow_each_other_on_one_connection(self):
+        s = self.connect(WEB)
+        for _ in range(3):
+            self.assert_page(s)
+        # still open: no end of file, only nothing more to read
+        s.settimeout(0.3)
+        with self.assertRaises(socket.timeout):
+            s.recv(1)
+
+    def test_idle_kept_connections_pin_no_worker(self):
+        """Two workers and five idle kept connections: a new connection is
+        still served, and so is the next request on each kept one."""
+        inst = STACK.web_start("kept", settings={"workers": 2})
+        kept = [self.connect(inst) for _ in range(5)]
+        for s in kept:
+            self.assert_page(s)
+        self.assert_page(self.connect(inst), keep=False)
+        for s in reversed(kept):
+            self.assert_page(s)
 
 
 class StartAndStop(unittest.TestCase):

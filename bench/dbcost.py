@@ -14,9 +14,9 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
-sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
+sys.path.insert(0, os.path.join(TOP, "tests"))
 sys.path.insert(0, HERE)
-from stack import Stack  # noqa: E402
+from lib.localstack import Stack  # noqa: E402
 import peers  # noqa: E402
 
 

@@ -57,7 +57,7 @@ $(error BUILD_ID must be 1-64 of A-Z a-z 0-9 . _ + -)
 endif
 LDFLAGS_ALL := $(LDHARDEN) $(LDSAN) $(LDFLAGS)
 
-.PHONY: all install deps dev dev-stop test test-faults unit-test packer-check ami \
+.PHONY: all install deps dev dev-stop test test-faults unit-test packer-check ami image image-test \
         stack-check stack-deploy stack-smoke stack-delete stack-deploy-all \
         stack-db-load stack-delete-all cluster cluster-stop cluster-rollout \
         bench fuzz coverage clean help
@@ -242,6 +242,12 @@ packer-check: all ## packer fmt/validate, shellcheck, systemd-analyze verify
 
 ami: ## build the AMI in AWS with Packer (needs AWS credentials)
 	@packer/ami.sh
+
+image: deps ## build the image offline: packer build, qemu source (build/image/)
+	@packer/image.sh
+
+image-test: deps ## make image, then boot it as on EC2: cloud-init, systemd, the page
+	@python3 tests/pyrun.py tests/image/test_boot.py
 
 stack-check: ## check the CloudFormation templates offline
 	@stack/check.sh

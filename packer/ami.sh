@@ -46,5 +46,6 @@ else
     packer build "${vars[@]}" packer/fcgi-app.pkr.hcl
 fi
 
-ami=$(python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); print(m["builds"][-1]["artifact_id"].split(":")[1])' build/packer-manifest.json)
+# the manifest holds make image's qemu builds too: take the last AMI
+ami=$(python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); print([b for b in m["builds"] if b["builder_type"] == "amazon-ebs"][-1]["artifact_id"].split(":")[1])' build/packer-manifest.json)
 echo "AMI: $ami (recorded in build/packer-manifest.json)"

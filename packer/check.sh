@@ -18,10 +18,19 @@ trap 'rm -rf "$work"' EXIT
 git archive --format=tar.gz -o "$work/src.tar.gz" HEAD 2>/dev/null ||
     tar -czf "$work/src.tar.gz" --exclude=./build --exclude=./.dev --exclude=./.git .
 echo "placeholder" >"$work/rds-ca.pem"
+# and what make image hands the qemu source: the NoCloud seed, its key
+mkdir "$work/seed"
+for f in meta-data user-data disk.qcow2; do
+    echo "placeholder" >"$work/seed/$f"
+done
+ssh-keygen -q -t ed25519 -N "" -C "packer-check" -f "$work/seed/id_ed25519"
+seed_sum=$(sha256sum "$work/seed/disk.qcow2" | cut -d' ' -f1)
 
 tally_run "packer fmt" packer fmt -check packer/
-tally_run "packer validate" packer validate \
+tally_run "packer validate (amazon-ebs and qemu)" packer validate \
     -var "source_tarball=$work/src.tar.gz" -var "rds_ca_bundle=$work/rds-ca.pem" \
+    -var "seed_dir=$work/seed" -var "ssh_private_key_file=$work/seed/id_ed25519" \
+    -var "image_dir=$work/image" -var "base_image=$work/seed/disk.qcow2" -var "base_image_checksum=sha256:$seed_sum" \
     packer/fcgi-app.pkr.hcl
 staged_fmt() { packer/stage.sh "$work/staged" && packer fmt -check "$work/staged"; }
 tally_run "staged template for current Packer" staged_fmt

@@ -23,6 +23,7 @@ test_packages=(
     clang libclang-rt-14-dev            # tests: the libFuzzer harnesses
     packer systemd                      # the image: packer-check
     debootstrap iproute2 openssl        # the image: offline rehearsal
+    qemu-system-x86 qemu-utils genisoimage socat openssh-client  # make image, image-test
     python3-yaml                        # the stack: stack-check
     wrk gnuplot-nox                     # make bench
     php8.2-fpm php8.2-mysql             # make bench: the PHP peer

@@ -1,17 +1,34 @@
-"""Stand-ins for the two AWS endpoints an instance talks to at boot, on
-loopback: the instance metadata service (IMDSv2 only: every GET must
-carry a session token) with a role's credentials, and SSM Parameter
-Store's GetParameters.  The SSM side checks that calls are signed with
-the role's credentials.
+"""Stand-ins for the AWS endpoints an instance talks to at boot: the
+instance metadata service (IMDSv2 only: every GET must carry a session
+token) with a role's credentials, SSM Parameter Store's GetParameters,
+and (for a booted image) CloudFormation's SignalResource.  The SSM and
+CloudFormation sides check that calls are signed with the role's
+credentials.
 
     python3 aws_standin.py PORT PARAMS.json LOG.json
+        one HTTP server on 127.0.0.1:PORT: the metadata service and SSM
+    python3 aws_standin.py --dir DIR --meta META.json PARAMS.json LOG.json
+        for a qemu guest (the test forwards guest addresses to these):
+        DIR/imds.sock  the metadata service, with everything cloud-init's
+                       EC2 datasource reads (META.json: instance_id, zone,
+                       mac, user_data file, ssh_key, ami_id)
+        DIR/ssm.sock   SSM over plain HTTP (FCGI_APP_SSM_ENDPOINT)
+        DIR/cfn.sock   an HTTPS proxy (HTTPS_PROXY) that answers CONNECT
+                       to cloudformation.REGION.amazonaws.com:443 itself,
+                       with META.json's tls_cert and tls_key
 
 PARAMS.json maps parameter names to values (read at each call); LOG.json
-receives the calls.
+receives the calls, rewritten after each one.
 """
+import argparse
 import json
+import os
 import secrets
+import socketserver
+import ssl
 import sys
+import threading
+import urllib.parse
 import http.server
 
 REGION = "ap-northeast-2"
@@ -23,6 +40,60 @@ CREDS = {"Code": "Success", "Type": "AWS-HMAC",
          "Token": secrets.token_urlsafe(40), "Expiration": "2099-01-01T00:00:00Z",
          "LastUpdated": "2026-01-01T00:00:00Z"}
 TOKEN = secrets.token_urlsafe(32)
+# the metadata versions cloud-init asks for, and "latest"
+VERSIONS = ("latest", "2021-03-23", "2018-09-24", "2016-09-02", "2009-04-04")
+CFN_HOST = "cloudformation.%s.amazonaws.com:443" % REGION
+
+
+def metadata_tree(meta):
+    """The instance's meta-data as nested dicts; leaves are strings."""
+    iid, zone, mac = meta["instance_id"], meta["zone"], meta["mac"]
+    ip = meta.get("local_ipv4", "169.254.0.15")
+    host = "ip-%s.%s.compute.internal" % (ip.replace(".", "-"), REGION)
+    tree = {
+        "ami-id": meta.get("ami_id", "ami-0fcgiapplocal00001"),
+        "ami-launch-index": "0",
+        "hostname": host, "local-hostname": host, "local-ipv4": ip,
+        "instance-id": iid, "instance-type": "t2.micro", "mac": mac,
+        "placement": {"availability-zone": zone, "region": REGION},
+        "services": {"domain": "amazonaws.com", "partition": "aws"},
+        "iam": {"info": json.dumps({"Code": "Success", "InstanceProfileArn":
+                                    "arn:aws:iam::123456789012:instance-profile/" + ROLE}),
+                "security-credentials": {ROLE: json.dumps(CREDS)}},
+        "network": {"interfaces": {"macs": {mac: {
+            "device-number": "0", "interface-id": "eni-0fcgiapp0000001",
+            "local-hostname": host, "local-ipv4s": ip, "mac": mac,
+            "owner-id": "123456789012", "subnet-id": "subnet-0fcgiapp000001",
+            "vpc-id": "vpc-0fcgiapp0000001"}}}},
+    }
+    if meta.get("ssh_key"):
+        tree["public-keys"] = {"0=fcgi-app-test": {"openssh-key": meta["ssh_key"]}}
+    return tree
+
+
+def lookup(tree, parts):
+    """The node at parts (public-keys/0/ names the key "0=name")."""
+    node = tree
+    for p in parts:
+        if not isinstance(node, dict):
+            return None
+        if p not in node:
+            p = next((k for k in node if k.split("=", 1)[0] == p and "=" in k), None)
+            if p is None:
+                return None
+        node = node[p]
+    return node
+
+
+def listing(node):
+    return "\n".join(k + "/" if isinstance(v, dict) else k for k, v in node.items())
+
+
+def signed_for(headers, service):
+    auth = headers.get("Authorization", "")
+    return ("AWS4-HMAC-SHA256 Credential=%s/" % CREDS["AccessKeyId"] in auth
+            and "/%s/%s/aws4_request" % (REGION, service) in auth
+            and headers.get("X-Amz-Security-Token") == CREDS["Token"])
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -32,9 +103,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 
     def record(self, **kw):
-        self.server.calls.append(dict(method=self.command, path=self.path, **kw))
-        with open(self.server.log, "w") as f:
-            json.dump(self.server.calls, f)
+        with self.server.lock:
+            self.server.calls.append(dict(role=self.server.role, method=self.command,
+                                          path=self.path, **kw))
+            tmp = self.server.log + ".tmp"
+            with open(tmp, "w") as f:
+                json.dump(self.server.calls, f)
+            os.replace(tmp, self.server.log)
 
     def send(self, status, body, ctype="text/plain"):
         data = body if isinstance(body, bytes) else body.encode()
@@ -44,7 +119,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def read_body(self):
+        return self.rfile.read(int(self.headers.get("Content-Length", "0")))
+
+    # --- the metadata service ---------------------------------------------
     def do_PUT(self):
+        if self.server.role not in ("imds", "both"):
+            return self.send(405, "")
         ok = (self.path == "/latest/api/token"
               and self.headers.get("X-aws-ec2-metadata-token-ttl-seconds"))
         self.record(token=False, status=200 if ok else 400)
@@ -53,26 +134,60 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send(200, TOKEN)
 
     def do_GET(self):
+        if self.server.role not in ("imds", "both"):
+            return self.send(405, "")
         has_token = self.headers.get("X-aws-ec2-metadata-token") == TOKEN
-        pages = {
-            "/latest/meta-data/placement/region": REGION,
-            "/latest/meta-data/mac": MAC,
-            "/latest/meta-data/network/interfaces/macs/%s/vpc-ipv4-cidr-blocks" % MAC: VPC_CIDR,
-            "/latest/meta-data/iam/security-credentials/": ROLE,
-            "/latest/meta-data/iam/security-credentials/" + ROLE: json.dumps(CREDS),
-        }
-        status = 401 if not has_token else 200 if self.path in pages else 404
+        body = self.imds_page(self.path) if has_token else None
+        status = 401 if not has_token else 200 if body is not None else 404
         self.record(token=has_token, status=status)
         if status != 200:
             return self.send(status, "")
-        self.send(200, pages[self.path])
+        self.send(200, body)
 
+    def imds_page(self, path):
+        meta = self.server.meta
+        if meta is None:  # the loopback stand-in of the chroot rehearsal
+            pages = {
+                "/latest/meta-data/placement/region": REGION,
+                "/latest/meta-data/mac": MAC,
+                "/latest/meta-data/network/interfaces/macs/%s/vpc-ipv4-cidr-blocks" % MAC:
+                    VPC_CIDR,
+                "/latest/meta-data/iam/security-credentials/": ROLE,
+                "/latest/meta-data/iam/security-credentials/" + ROLE: json.dumps(CREDS),
+            }
+            return pages.get(path)
+        if path == "/":
+            return "\n".join(VERSIONS[1:] + ("latest",))
+        parts = path.strip("/").split("/")
+        if parts[0] not in VERSIONS:
+            return None
+        if len(parts) == 1:
+            return "dynamic\nmeta-data\nuser-data"
+        if parts[1] == "user-data" and len(parts) == 2:
+            with open(meta["user_data"], "rb") as f:
+                return f.read()
+        if parts[1:] == ["dynamic", "instance-identity", "document"]:
+            return json.dumps({
+                "accountId": "123456789012", "architecture": "x86_64",
+                "availabilityZone": meta["zone"], "imageId": metadata_tree(meta)["ami-id"],
+                "instanceId": meta["instance_id"], "instanceType": "t2.micro",
+                "privateIp": meta.get("local_ipv4", "169.254.0.15"),
+                "region": REGION, "version": "2017-09-30"})
+        if parts[1] != "meta-data":
+            return None
+        node = lookup(metadata_tree(meta), [p for p in parts[2:] if p])
+        if node is None:
+            return None
+        return listing(node) if isinstance(node, dict) else node
+
+    # --- SSM Parameter Store and CloudFormation ------------------------------
     def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        auth = self.headers.get("Authorization", "")
-        signed = ("AWS4-HMAC-SHA256 Credential=%s/" % CREDS["AccessKeyId"] in auth
-                  and "/%s/ssm/aws4_request" % REGION in auth
-                  and self.headers.get("X-Amz-Security-Token") == CREDS["Token"])
+        body = self.read_body()
+        if self.server.role == "cfn":
+            return self.cloudformation(body)
+        if self.server.role not in ("ssm", "both"):
+            return self.send(405, "")
+        signed = signed_for(self.headers, "ssm")
         target = self.headers.get("X-Amz-Target")
         self.record(target=target, signed=signed)
         if not signed:
@@ -96,16 +211,73 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send(200, json.dumps({"Parameters": found, "InvalidParameters": missing}),
                   "application/x-amz-json-1.1")
 
+    def do_CONNECT(self):
+        """The HTTPS proxy: a tunnel to CloudFormation is answered here,
+        over TLS with the test's certificate; nothing else is let out."""
+        if self.server.role != "cfn" or self.path != CFN_HOST:
+            self.record(connect=self.path, status=403)
+            return self.send(403, "")
+        self.record(connect=self.path, status=200)
+        self.send_response(200, "Connection established")
+        self.end_headers()
+        self.wfile.flush()
+        self.connection = self.server.tls.wrap_socket(self.connection, server_side=True)
+        self.rfile = self.connection.makefile("rb")
+        self.wfile = socketserver._SocketWriter(self.connection)
+        self.close_connection = False  # the next requests come through TLS
+
+    def cloudformation(self, body):
+        form = {k: v[0] for k, v in urllib.parse.parse_qs(body.decode()).items()}
+        signed = signed_for(self.headers, "cloudformation")
+        self.record(form=form, signed=signed, tls=isinstance(self.connection, ssl.SSLSocket))
+        ns = "http://cloudformation.amazonaws.com/doc/2010-05-15/"
+        if not signed or form.get("Action") != "SignalResource":
+            return self.send(403, '<ErrorResponse xmlns="%s"><Error><Type>Sender</Type>'
+                             '<Code>AccessDenied</Code></Error></ErrorResponse>' % ns, "text/xml")
+        self.send(200, '<SignalResourceResponse xmlns="%s"><ResponseMetadata><RequestId>'
+                  '%s</RequestId></ResponseMetadata></SignalResourceResponse>'
+                  % (ns, secrets.token_hex(8)), "text/xml")
+
+
+class UnixServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+
+    def get_request(self):
+        conn, _ = super().get_request()
+        return conn, ("guest", 0)  # the handler's logging wants a pair
+
+
+def serve(server, role, args, meta, tls, lock, calls):
+    server.role, server.params_path, server.log = role, args.params, args.log
+    server.meta, server.tls, server.lock, server.calls = meta, tls, lock, calls
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+
 
 def main():
-    port, params, log = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    server.params_path = params
-    server.calls = []
-    server.log = log
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--dir")
+    ap.add_argument("--meta")
+    ap.add_argument("rest", nargs="+")
+    args = ap.parse_args()
+    lock, calls = threading.Lock(), []
+    if args.dir is None:
+        port, args.params, args.log = int(args.rest[0]), args.rest[1], args.rest[2]
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        serve(server, "both", args, None, None, lock, calls)
+    else:
+        args.params, args.log = args.rest
+        with open(args.meta) as f:
+            meta = json.load(f)
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(meta["tls_cert"], meta["tls_key"])
+        for role in ("imds", "ssm", "cfn"):
+            path = os.path.join(args.dir, role + ".sock")
+            if os.path.exists(path):
+                os.unlink(path)
+            serve(UnixServer(path, Handler), role, args, meta, tls, lock, calls)
     print("ready", flush=True)
-    server.serve_forever()
+    threading.Event().wait()
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

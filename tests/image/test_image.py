@@ -23,7 +23,6 @@ from lib.tls import make_ca, make_server
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-MIRROR = os.environ.get("DEBIAN_MIRROR", "http://deb.debian.org/debian")
 UPLOAD = "/tmp/fcgi-app-upload"   # where Packer's file provisioner puts it
 SSM_PATH = "/fcgi-app/"
 # a password the option file must carry intact
@@ -55,7 +54,11 @@ class Rehearsal:
 
     # --- the root ---------------------------------------------------------
     def bootstrap(self):
-        sh("debootstrap", "--variant=minbase", "bookworm", self.root, MIRROR, timeout=1200)
+        # a fresh minbase root, from the cache of scripts/debian-root.sh
+        tarball = sh(os.path.join(TOP, "scripts", "debian-root.sh"), "rehearsal",
+                     timeout=1800).stdout.strip()
+        os.makedirs(self.root)
+        sh("tar", "-xpf", tarball, "-C", self.root, "--numeric-owner")
         # As in a container build: package installs must not start services
         # in the chroot (they would bind the host's ports).
         with open(os.path.join(self.root, "usr/sbin/policy-rc.d"), "w") as f:

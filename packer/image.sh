@@ -9,8 +9,8 @@
 # that holds a key made for this build; Packer connects with it, uploads
 # the source and runs provision.sh as on AWS.  The key is deleted after.
 #
-# The image is built from the work tree's tracked files (changes not yet
-# committed included).  The "RDS CA bundle" of a local image is the local
+# IMAGE_DIR=DIR builds into DIR instead.  The image is built from the
+# work tree's tracked files (changes not yet committed included).  The "RDS CA bundle" of a local image is the local
 # CA in build/image-ca (made once; its key never leaves build/), which the
 # image boot test signs its database's certificate with.
 set -euo pipefail
@@ -35,6 +35,8 @@ base=$(scripts/base-image.sh $packages)
 echo "image.sh: base image $base ($((SECONDS - start)) s)"
 accel=$(scripts/qemu-accel.sh "$base/vmlinuz")
 
+out=${IMAGE_DIR:-build/image}
+out=${out%/}
 ca=build/image-ca
 if ! [ -s "$ca/ca.pem" ]; then
     mkdir -p "$ca"
@@ -42,14 +44,16 @@ if ! [ -s "$ca/ca.pem" ]; then
     openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=fcgi-app local image CA" \
         -keyout "$ca/ca-key.pem" -out "$ca/ca.pem" 2>/dev/null
 fi
-cp "$ca/ca.pem" "$ca/rds-ca.pem"  # the name provision.sh takes it by
 
-seed=build/image-seed
-rm -rf "$seed"
-mkdir -p "$seed"
-chmod 0700 "$seed"
+# this build's own files, beside the output: the seed with its key, and
+# what the file provisioner uploads, by the names provision.sh takes
+work=$out.work
+rm -rf "$work"
+mkdir -p "$work/seed" "$work/upload"
+chmod 0700 "$work"
+trap 'rm -rf "$work"' EXIT
+seed=$work/seed
 ssh-keygen -q -t ed25519 -N "" -C "fcgi-app packer build" -f "$seed/id_ed25519"
-trap 'rm -rf "$top/$seed"' EXIT
 cat >"$seed/meta-data" <<EOF
 instance-id: fcgi-app-build-$(od -An -N6 -tx1 /dev/urandom | tr -d ' ')
 local-hostname: fcgi-app-build
@@ -59,26 +63,26 @@ cat >"$seed/user-data" <<EOF
 ssh_authorized_keys:
   - $(cat "$seed/id_ed25519.pub")
 EOF
-
+cp "$ca/ca.pem" "$work/upload/rds-ca.pem"
 tree=$(git stash create)
-git archive --format=tar.gz -o build/fcgi-app-src.tar.gz "${tree:-HEAD}"
+git archive --format=tar.gz -o "$work/upload/fcgi-app-src.tar.gz" "${tree:-HEAD}"
 version=$(git describe --tags --always --dirty)
 revision=$(git rev-parse HEAD)
-rm -f build/image-console.log
 
 echo "image.sh: packer build (qemu, $accel)"
 export PACKER_CACHE_DIR=$top/build/packer_cache
 timeout 3600 packer build -color=false -force -only=qemu.debian12 \
     -var "version=$version" -var "git_revision=$revision" \
-    -var "rds_ca_bundle=$ca/rds-ca.pem" \
+    -var "source_tarball=$work/upload/fcgi-app-src.tar.gz" \
+    -var "rds_ca_bundle=$work/upload/rds-ca.pem" \
     -var "base_image=$base/disk.qcow2" \
     -var "base_image_checksum=sha256:$(sha256sum "$base/disk.qcow2" | cut -d' ' -f1)" \
     -var "base_kernel=$base/vmlinuz" -var "base_initrd=$base/initrd.img" \
     -var "base_cmdline=$(cat "$base/cmdline")" \
     -var "accelerator=$accel" -var "seed_dir=$seed" \
     -var "ssh_private_key_file=$seed/id_ed25519" \
-    -var "console_log=build/image-console.log" \
+    -var "image_dir=$out" -var "console_log=$work/console.log" \
     packer/fcgi-app.pkr.hcl
-cp "$base/vmlinuz" "$base/initrd.img" "$base/cmdline" build/image/
-mv build/image-console.log build/image/console.log
-echo "image.sh: build/image/fcgi-app.qcow2 in $((SECONDS - start)) s"
+cp "$base/vmlinuz" "$base/initrd.img" "$base/cmdline" "$out/"
+mv "$work/console.log" "$out/console.log"
+echo "image.sh: $out/fcgi-app.qcow2 in $((SECONDS - start)) s"

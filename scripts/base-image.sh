@@ -5,7 +5,7 @@
 #   vmlinuz, initrd.img   the image's own kernel, for direct kernel boot
 #   cmdline      the kernel command line to boot it with
 #
-# It is a debootstrap root (scripts/debian-root.sh) with
+# It is a debootstrap root (scripts/debian-root.sh make, cached) with
 # linux-image-cloud-amd64, systemd, cloud-init, openssh-server and sudo;
 # cloud-init creates the default user "admin" at first boot, as on
 # Debian's AMI, and finds its data in a NoCloud seed (Packer's cd_files)
@@ -15,7 +15,7 @@
 # not download them again; provision.sh's apt-get clean removes them.
 #
 # Cached under build/cache/base-image/KEY, KEY a hash of this script, the
-# root's tarball name (itself keyed by its inputs) and the PACKAGEs.
+# root's key (debian-root.sh key) and the PACKAGEs.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cache=${CACHE_DIR:-$top/build/cache}
@@ -26,8 +26,7 @@ base_packages=(linux-image-cloud-amd64 systemd systemd-sysv udev dbus
 disk_size=3G
 cmdline="root=/dev/vda ro console=ttyS0,115200 net.ifnames=0"
 
-tarball=$("$top/scripts/debian-root.sh" ec2-base "${base_packages[@]}")
-key=$( { cat "$0"; basename "$tarball"; printf '%s\n' "$@" | sort -u; } |
+key=$( { cat "$0"; "$top/scripts/debian-root.sh" key; printf '%s\n' "$@" | sort -u; } |
     sha256sum | cut -c1-16)
 out=$cache/base-image/$key
 if [ -s "$out/disk.qcow2" ]; then
@@ -39,24 +38,44 @@ fi
 mkdir -p "$cache/base-image"
 work=$(mktemp -d "$cache/base-image/.work.XXXXXX")
 root=$work/root
+mounts=(var/cache/apt/archives dev/pts dev sys proc)
 cleanup() {
-    for m in proc sys dev/pts dev; do
+    for m in "${mounts[@]}"; do
         mountpoint -q "$root/$m" 2>/dev/null && umount -l "$root/$m"
     done
     rm -rf "$work"
 }
 trap cleanup EXIT
 start=$SECONDS
-mkdir "$root"
-tar -xpf "$tarball" -C "$root" --numeric-owner
-
-# what Debian's cloud images configure: the archive with its updates,
-# the root file system, and cloud-init's default user
+# a minbase root from debian-root.sh's cache; the image's packages go in
+# with apt (debootstrap --include cannot order cloud-init's Python
+# dependencies), from the shared cache of .debs
+"$top/scripts/debian-root.sh" make "$root" >&2
+# the archive with its updates, as on Debian's AMI
 cat >"$root/etc/apt/sources.list" <<EOF
 deb $mirror bookworm main
 deb $mirror bookworm-updates main
 deb http://deb.debian.org/debian-security bookworm-security main
 EOF
+cp /etc/resolv.conf "$root/etc/resolv.conf"
+mount -t proc proc "$root/proc"
+mount --bind /sys "$root/sys"
+mount --bind /dev "$root/dev"
+mount --bind /dev/pts "$root/dev/pts"
+mount --bind "$("$top/scripts/debian-root.sh" debs)" "$root/var/cache/apt/archives"
+echo "base-image.sh: installing ${base_packages[*]}" >&2
+if ! timeout 1800 chroot "$root" sh -c 'apt-get update -qq &&
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"' \
+    sh "${base_packages[@]}" >"$work/apt.log" 2>&1; then
+    tail -n 30 "$work/apt.log" >&2
+    exit 1
+fi
+umount "$root/var/cache/apt/archives"
+# the image starts its services; only the root's making must not
+rm -f "$root/usr/sbin/policy-rc.d"
+
+# what Debian's cloud images configure: the root file system, and
+# cloud-init's default user
 echo 'LABEL=root / ext4 defaults,errors=remount-ro 0 1' >"$root/etc/fstab"
 echo localhost >"$root/etc/hostname"
 printf '127.0.0.1 localhost\n::1 localhost ip6-localhost ip6-loopback\n' >"$root/etc/hosts"
@@ -83,17 +102,17 @@ EOF
 
 # the provisioning packages, downloaded only, into the image's apt cache
 if [ $# -gt 0 ]; then
-    cp /etc/resolv.conf "$root/etc/resolv.conf"
-    mount -t proc proc "$root/proc"
     echo "base-image.sh: downloading $* into the image's apt cache" >&2
     if ! timeout 1200 chroot "$root" sh -c 'apt-get update -qq &&
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --download-only \
-            --no-install-recommends "$@"' sh "$@" >"$work/apt.log" 2>&1; then
+            --no-install-recommends "$@"' sh "$@" >>"$work/apt.log" 2>&1; then
         tail -n 20 "$work/apt.log" >&2
         exit 1
     fi
-    umount "$root/proc"
 fi
+for m in dev/pts dev sys proc; do
+    umount "$root/$m"
+done
 
 # a new machine at first boot: its own machine id and SSH host keys
 rm -f "$root/etc/resolv.conf" "$root/etc/ssh/ssh_host_"*

@@ -86,7 +86,9 @@ def lookup(tree, parts):
 
 
 def listing(node):
-    return "\n".join(k + "/" if isinstance(v, dict) else k for k, v in node.items())
+    """A folder's entries; as EC2 lists keys, "0=name" has no slash."""
+    return "\n".join(k + "/" if isinstance(v, dict) and "=" not in k else k
+                     for k, v in node.items())
 
 
 def signed_for(headers, service):
@@ -156,26 +158,23 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 "/latest/meta-data/iam/security-credentials/" + ROLE: json.dumps(CREDS),
             }
             return pages.get(path)
+        path = urllib.parse.unquote(path.split("?", 1)[0])
         if path == "/":
             return "\n".join(VERSIONS[1:] + ("latest",))
         parts = path.strip("/").split("/")
         if parts[0] not in VERSIONS:
             return None
-        if len(parts) == 1:
-            return "dynamic\nmeta-data\nuser-data"
-        if parts[1] == "user-data" and len(parts) == 2:
+        if parts[1:] == ["user-data"]:
             with open(meta["user_data"], "rb") as f:
                 return f.read()
-        if parts[1:] == ["dynamic", "instance-identity", "document"]:
-            return json.dumps({
-                "accountId": "123456789012", "architecture": "x86_64",
-                "availabilityZone": meta["zone"], "imageId": metadata_tree(meta)["ami-id"],
-                "instanceId": meta["instance_id"], "instanceType": "t2.micro",
-                "privateIp": meta.get("local_ipv4", "169.254.0.15"),
-                "region": REGION, "version": "2017-09-30"})
-        if parts[1] != "meta-data":
-            return None
-        node = lookup(metadata_tree(meta), [p for p in parts[2:] if p])
+        md = metadata_tree(meta)
+        identity = {"accountId": "123456789012", "architecture": "x86_64",
+                    "availabilityZone": meta["zone"], "imageId": md["ami-id"],
+                    "instanceId": meta["instance_id"], "instanceType": "t2.micro",
+                    "privateIp": md["local-ipv4"], "region": REGION, "version": "2017-09-30"}
+        tree = {"dynamic": {"instance-identity": {"document": json.dumps(identity)}},
+                "meta-data": md, "user-data": ""}
+        node = lookup(tree, [p for p in parts[1:] if p])
         if node is None:
             return None
         return listing(node) if isinstance(node, dict) else node

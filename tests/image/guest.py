@@ -72,15 +72,17 @@ class Guest:
         self.http_port = self.ssh_port = None
 
     def netdev(self):
+        # socat -t 0: the connection ends as soon as the stand-in's does
+        # (the program reads the metadata service's answers to the close)
         def to_unix(sock):
-            return "cmd:socat STDIO UNIX-CONNECT:" + os.path.join(self.standin_dir, sock)
+            return "cmd:socat -t 0 STDIO UNIX-CONNECT:" + os.path.join(self.standin_dir, sock)
         fwd = [
             "hostfwd=tcp:127.0.0.1:%d-:80" % self.http_port,
             "hostfwd=tcp:127.0.0.1:%d-:22" % self.ssh_port,
             "guestfwd=tcp:169.254.169.254:80-" + to_unix("imds.sock"),
             "guestfwd=tcp:%s:80-%s" % (SSM_ADDR, to_unix("ssm.sock")),
             "guestfwd=tcp:%s:%d-%s" % (PROXY_ADDR, PROXY_PORT, to_unix("cfn.sock")),
-            "guestfwd=tcp:%s:3306-cmd:socat STDIO TCP:127.0.0.1:%d" % (DB_ADDR, self.db_port),
+            "guestfwd=tcp:%s:3306-cmd:socat -t 0 STDIO TCP:127.0.0.1:%d" % (DB_ADDR, self.db_port),
         ]
         return ",".join(["user", "id=n0", "net=169.254.0.0/16", "restrict=on"] + fwd)
 

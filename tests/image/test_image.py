@@ -55,10 +55,7 @@ class Rehearsal:
     # --- the root ---------------------------------------------------------
     def bootstrap(self):
         # a fresh minbase root, from the cache of scripts/debian-root.sh
-        tarball = sh(os.path.join(TOP, "scripts", "debian-root.sh"), "rehearsal",
-                     timeout=1800).stdout.strip()
-        os.makedirs(self.root)
-        sh("tar", "-xpf", tarball, "-C", self.root, "--numeric-owner")
+        sh(os.path.join(TOP, "scripts", "debian-root.sh"), "make", self.root, timeout=1800)
         # As in a container build: package installs must not start services
         # in the chroot (they would bind the host's ports).
         with open(os.path.join(self.root, "usr/sbin/policy-rc.d"), "w") as f:

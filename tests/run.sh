@@ -108,6 +108,8 @@ run_counted "rollout under load (make cluster-rollout)" \
     python3 tests/pyrun.py tests/cluster/test_rollout.py
 run_counted "image rehearsal (debootstrap + provision.sh)" \
     python3 tests/pyrun.py tests/image/test_image.py
+run_counted "image boot (make image-test: packer build, qemu, cloud-init, systemd)" \
+    python3 tests/pyrun.py tests/image/test_boot.py
 
 banner "nothing left running"
 tally_run "nothing the suites started is left running" \

@@ -29,12 +29,14 @@ import unittest
 
 import yaml
 
+from lib import TOP
+from lib.localstack import Stack
+from lib.page import Page
+from lib.proc import free_port
+from lib.tls import make_server
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-TOP = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
 sys.path.insert(0, os.path.join(TOP, "stack"))
-from stack import Page, Stack, free_port  # noqa: E402
-from tls import make_server  # noqa: E402
 import check as stack_check  # noqa: E402
 from guest import (DB_ADDR, PROXY_ADDR, PROXY_PORT, SSM_ADDR, Guest, Stage,  # noqa: E402
                    calls, exposure, signals, unit_properties, wait_for)

@@ -45,6 +45,11 @@ VERSIONS = ("latest", "2021-03-23", "2018-09-24", "2016-09-02", "2009-04-04")
 CFN_HOST = "cloudformation.%s.amazonaws.com:443" % REGION
 
 
+def meta_cidr(meta):
+    """The guest's network stands for its VPC."""
+    return meta.get("vpc_cidr", "169.254.0.0/16")
+
+
 def metadata_tree(meta):
     """The instance's meta-data as nested dicts; leaves are strings."""
     iid, zone, mac = meta["instance_id"], meta["zone"], meta["mac"]
@@ -64,7 +69,8 @@ def metadata_tree(meta):
             "device-number": "0", "interface-id": "eni-0fcgiapp0000001",
             "local-hostname": host, "local-ipv4s": ip, "mac": mac,
             "owner-id": "123456789012", "subnet-id": "subnet-0fcgiapp000001",
-            "vpc-id": "vpc-0fcgiapp0000001"}}}},
+            "vpc-id": "vpc-0fcgiapp0000001", "vpc-ipv4-cidr-block": meta_cidr(meta),
+            "vpc-ipv4-cidr-blocks": meta_cidr(meta)}}}},
     }
     if meta.get("ssh_key"):
         tree["public-keys"] = {"0=fcgi-app-test": {"openssh-key": meta["ssh_key"]}}

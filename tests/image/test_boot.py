@@ -301,6 +301,8 @@ class A_FirstBoot(unittest.TestCase, PageChecks):
         console = T.a.console_text()
         self.assertIn("fcgi-app-configure: wrote /etc/fcgi-app/fcgi-app.cnf from %s in %s"
                       % (SSM_PATH, REGION), console)
+        self.assertIn("fcgi-app-configure: nginx takes X-Forwarded-For from 169.254.0.0/16",
+                      console)
         # IMDSv2 only; SSM read with the role's credentials, signed
         c = calls(T.a.calls)
         gets = [x for x in c if x["method"] == "GET"]

@@ -252,7 +252,7 @@ image-test: deps ## make image, then boot it as on EC2: cloud-init, systemd, the
 stack-check: ## check the CloudFormation templates offline
 	@stack/check.sh
 
-stack-deploy: ## create or update the stack in AWS (see the README)
+stack-deploy: ## create or update the web-tier stack in AWS (docs/aws.md)
 	@stack/deploy.sh deploy
 
 stack-smoke: ## curl the stack's ALB until the page shows

@@ -145,6 +145,21 @@ def build_go(out_dir):
     return binary
 
 
+def _behind_proxy(name, state, proc, app_port, keepalive, free_port):
+    """A peer that serves HTTP on app_port, once it answers, behind an
+    nginx proxy_pass site with the given upstream keepalive line."""
+    port = free_port()
+    stop = _stopper(state, [proc])
+    try:
+        _wait("http://127.0.0.1:%d/" % app_port, "the %s peer" % name, proc)
+        _nginx(state, port, "proxy-site.conf.in", {"UPSTREAM": "127.0.0.1:%d" % app_port,
+                                                   "KEEPALIVE": keepalive})
+    except Exception:
+        stop()
+        raise
+    return Server(name, "http://127.0.0.1:%d/" % port, proc.pid, state, stop)
+
+
 def start_go(parent, name, db_state, table, workers, go_binary, free_port):
     state = _state(parent, name)
     sock, db, user, pw = db_client(db_state)
@@ -157,17 +172,8 @@ def start_go(parent, name, db_state, table, workers, go_binary, free_port):
     proc = _spawn(_as_user(run_user) + [binary, "-listen", "127.0.0.1:%d" % app_port,
                                         "-table", table, "-conns", str(workers)],
                   env, os.path.join(state, "peer.log"))
-    port = free_port()
-    stop = _stopper(state, [proc])
-    try:
-        _wait("http://127.0.0.1:%d/" % app_port, "the Go peer", proc)
-        # one kept connection per client connection of the 64-connection load
-        _nginx(state, port, "proxy-site.conf.in", {"UPSTREAM": "127.0.0.1:%d" % app_port,
-                                                   "KEEPALIVE": "keepalive 64;"})
-    except Exception:
-        stop()
-        raise
-    return Server("Go", "http://127.0.0.1:%d/" % port, proc.pid, state, stop)
+    # one kept connection per client connection of the 64-connection load
+    return _behind_proxy("Go", state, proc, app_port, "keepalive 64;", free_port)
 
 
 def start_python(parent, name, db_state, table, workers, free_port):
@@ -181,17 +187,8 @@ def start_python(parent, name, db_state, table, workers, free_port):
     run_user = "nobody" if os.getuid() == 0 else None
     proc = _spawn(_as_user(run_user) + ["python3", script, str(app_port), sock, db, table,
                                         str(workers)], env, os.path.join(state, "peer.log"))
-    port = free_port()
-    stop = _stopper(state, [proc])
-    try:
-        _wait("http://127.0.0.1:%d/" % app_port, "the Python peer", proc)
-        # HTTP/1.0: a connection per request, as the seed had
-        _nginx(state, port, "proxy-site.conf.in", {"UPSTREAM": "127.0.0.1:%d" % app_port,
-                                                   "KEEPALIVE": ""})
-    except Exception:
-        stop()
-        raise
-    return Server("Python", "http://127.0.0.1:%d/" % port, proc.pid, state, stop)
+    # HTTP/1.0: a connection per request, as the seed had
+    return _behind_proxy("Python", state, proc, app_port, "", free_port)
 
 
 def start_php(parent, name, db_state, table, workers, free_port):

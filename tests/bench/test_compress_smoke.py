@@ -7,7 +7,8 @@ import subprocess
 import sys
 import unittest
 
-TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from lib import TOP
+
 OUT = os.path.join(TOP, "build", "bench")
 
 

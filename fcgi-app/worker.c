@@ -16,6 +16,7 @@
 
 #include "app.h"
 #include "clock.h"
+#include "keepalive.h"
 #include "log.h"
 
 static volatile sig_atomic_t stopping;
@@ -120,8 +121,6 @@ conn_read(FCGX_Request *fr, int fd, const struct config *cfg)
 #define WORKER_CONNS 16
 #endif
 
-#define WAIT_STREAK 16
-
 struct conn {
 	FCGX_Request fr;
 };
@@ -212,7 +211,8 @@ connections_waiting(void)
  * be read (logged, closed), or -1 when accepting failed.
  */
 static int
-serve(struct app *app, struct out *o, struct conn *c, unsigned *streak)
+serve(struct app *app, struct out *o, struct conn *c,
+    struct keepalive *keep)
 {
 	const struct config *cfg = app->cfg;
 	struct app_request req;
@@ -252,19 +252,8 @@ serve(struct app *app, struct out *o, struct conn *c, unsigned *streak)
 		    cfg->response_write_timeout);
 	else if (out_error(o) != 0)
 		log_msg("worker: client went away during the answer");
-	/*
-	 * Closes the connection unless nginx asked to keep it, or new
-	 * connections have been waiting at the end of each of this
-	 * worker's last WAIT_STREAK pages.  Under more load than the
-	 * workers serve, kept connections' requests would be served fast
-	 * and the waiting connections' slowly (at 4,000 clients: p50 17
-	 * ms, p99 4 s); closed, every request waits its turn in the one
-	 * queue of the listening socket.  A shorter streak, one new
-	 * connection now and then at 64 clients, closed the kept ones
-	 * nginx was still opening: nearly every page came on a new one.
-	 */
-	*streak = connections_waiting() ? *streak + 1 : 0;
-	if (*streak >= WAIT_STREAK)
+	/* kept if nginx asked for it and the backlog allows (keepalive.h) */
+	if (!keepalive_after_page(keep, clock_ms(), connections_waiting()))
 		c->fr.keepConnection = 0;
 	FCGX_Finish_r(&c->fr);
 	return 0;
@@ -279,7 +268,7 @@ worker_run(const struct config *cfg, const struct hostinfo *host)
 	struct app app;
 	struct out *o = NULL;
 	int ready[WORKER_CONNS];
-	unsigned streak = 0;
+	struct keepalive keep = {0, 0};
 	int rc = 1, r = -1, i, flags, listen_ready, inited = 0, idle = -1;
 
 	app.cfg = cfg;
@@ -334,9 +323,9 @@ worker_run(const struct config *cfg, const struct hostinfo *host)
 		/* requests on held connections first: they are here already */
 		for (i = 0; i < WORKER_CONNS && r == 0; i++)
 			if (ready[i])
-				r = serve(&app, o, &conns[i], &streak);
+				r = serve(&app, o, &conns[i], &keep);
 		if (r == 0 && listen_ready && (c = free_slot(conns)) != NULL)
-			r = serve(&app, o, c, &streak);
+			r = serve(&app, o, c, &keep);
 		if (r != 0)
 			goto out;
 	}

@@ -16,6 +16,7 @@ main(void)
 	srunner_add_suite(sr, suite_dbpolicy());
 	srunner_add_suite(sr, suite_supervisor());
 	srunner_add_suite(sr, suite_privs());
+	srunner_add_suite(sr, suite_keepalive());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -16,6 +16,7 @@ Suite *suite_dbtext(void);
 Suite *suite_dbpolicy(void);
 Suite *suite_supervisor(void);
 Suite *suite_privs(void);
+Suite *suite_keepalive(void);
 /* build/unit-fake: over tests/fuzz/fake_db.c */
 Suite *suite_app(void);
 Suite *suite_worker(void);

@@ -9,7 +9,7 @@ as a ratio of the first build's, and the median CPU time per page of
 its own processes, of MariaDB and of its nginx (from /proc).
 
     python3 bench/ab.py [--rounds N] [--seconds S] [--rows N] [--only WORD]
-                        [--nginx-workers LABEL=N ...]
+                        [--nginx-workers LABEL=N ...] [--workers-of LABEL=N ...]
                         [--site LABEL=SITE.conf ...] LABEL=BINARY ...
 
 --only runs just the loads whose name holds WORD (e.g. big, json).
@@ -18,7 +18,9 @@ its own processes, of MariaDB and of its nginx (from /proc).
 nginx/fcgi-app.conf (the listen and socket lines are replaced the same
 way), so that two nginx settings can be compared with one binary;
 --nginx-workers LABEL=N gives its nginx N worker processes instead of
-the local stack's one.
+the local stack's one; --workers-of LABEL=N gives that build N
+fcgi-app workers instead of --workers (8).  The same binary may appear
+under two labels, to compare settings.
 Every load run is bounded in time (wrk -d), the whole run by
 rounds x loads x builds x seconds.
 """
@@ -98,12 +100,14 @@ def main():
     ap.add_argument("--workers", type=int, default=8)
     ap.add_argument("--site", action="append", default=[])
     ap.add_argument("--nginx-workers", action="append", default=[])
+    ap.add_argument("--workers-of", action="append", default=[])
     ap.add_argument("--only", default="")
     ap.add_argument("builds", nargs="+", help="LABEL=BINARY")
     args = ap.parse_args()
     builds = [b.split("=", 1) for b in args.builds]
     sites = dict(s.split("=", 1) for s in args.site)
     nginx_workers = dict(s.split("=", 1) for s in args.nginx_workers)
+    workers_of = {k: int(v) for k, v in (s.split("=", 1) for s in args.workers_of)}
     loads = [load for load in LOADS if args.only in load[0]]
     results = {(load[0], label): [] for load in loads for label, _ in builds}
     stack = Stack()
@@ -119,7 +123,8 @@ def main():
         for label, binary in builds:
             for table in ("demo", "big"):
                 inst = stack.web_start("%s-%s" % (label, table), binary=os.path.abspath(binary),
-                                       settings={"workers": args.workers, "table": table})
+                                       settings={"workers": workers_of.get(label, args.workers),
+                                                 "table": table})
                 if label in sites:
                     use_site(inst, sites[label])
                 if label in nginx_workers:

@@ -3,8 +3,10 @@
  *
  * On EC2 the instance id and availability zone come from the instance
  * metadata service with IMDSv2 (a PUT for a session token, then GETs
- * that carry it), each step bounded by imds-timeout-ms.  Elsewhere the
- * lookup fails quietly and only the hostname is shown.
+ * that carry it), each call bounded by imds-timeout-ms.  A slow or failing
+ * service gets up to three tries, 100 ms and then 200 ms apart, all within
+ * three imds-timeout-ms plus those 300 ms (0.9 s by default).  If none
+ * answers, one line is logged and only the hostname is shown.
  */
 #ifndef HOSTINFO_H
 #define HOSTINFO_H

@@ -263,6 +263,10 @@ class Probes(unittest.TestCase):
         self.assertEqual((r.status, r.body), (200, b"ready\n"))
 
 
+def gave_up_lines(inst):
+    return [l for l in inst.log().splitlines() if "instance metadata" in l]
+
+
 class OnEc2(unittest.TestCase):
     def test_instance_and_zone_from_imds_v2(self):
         page = Page(EC2.get("/").text())
@@ -277,6 +281,45 @@ class OnEc2(unittest.TestCase):
         self.assertEqual(sorted(calls[1:]), [
             ("GET", "/latest/meta-data/instance-id"),
             ("GET", "/latest/meta-data/placement/availability-zone")])
+
+    def ec2_with(self, name, **misbehave):
+        """An instance whose metadata stand-in fails or stalls its first
+        requests, and that stand-in."""
+        imds = Imds(INSTANCE_ID, ZONE, **misbehave)
+        self.addCleanup(imds.stop)
+        inst = STACK.web_start(name, settings={
+            "imds": "on", "imds-host": "127.0.0.1", "imds-port": imds.port})
+        return inst, imds
+
+    def assert_found(self, inst):
+        page = Page(inst.get("/").text())
+        self.assertEqual(page.ids["instance-id"], INSTANCE_ID)
+        self.assertEqual(page.ids["availability-zone"], ZONE)
+        self.assertEqual(gave_up_lines(inst), [])
+
+    def test_lookup_tries_again_after_an_error(self):
+        inst, imds = self.ec2_with("imds503", fail_first=2)
+        self.assert_found(inst)
+        # 503 for the token, a new try: 503 for the token, a third try
+        self.assertEqual([c[0] for c in imds.calls], ["PUT", "PUT", "PUT", "GET", "GET"])
+
+    def test_lookup_tries_again_after_a_stall(self):
+        # the first token request is held past imds-timeout-ms (200)
+        inst, imds = self.ec2_with("imdsslow", stall_first=1, stall_seconds=1.5)
+        self.assert_found(inst)
+        self.assertEqual([c[0] for c in imds.calls], ["PUT", "PUT", "GET", "GET"])
+
+    def test_lookup_gives_up_after_three_tries(self):
+        inst, imds = self.ec2_with("imdsdown", fail_first=1000)
+        page = Page(inst.get("/").text())
+        self.assertNotIn("instance-id", page.ids)
+        self.assertNotIn("availability-zone", page.ids)
+        self.assertEqual(page.ids["hostname"], socket.gethostname())
+        self.assertEqual(imds.calls, [("PUT", "/latest/api/token")] * 3)
+        lines = gave_up_lines(inst)
+        self.assertEqual(len(lines), 1, inst.log())
+        self.assertIn("after 3 tries", lines[0])
+        self.assertIn("HTTP 503", lines[0])
 
     def test_no_imds_is_quiet(self):
         inst = STACK.web_start("noec2", settings={

@@ -51,7 +51,8 @@ LIBS      = -lfcgi $(MARIADB_LIBS)
 
 # The build's id, sent on every answer (X-Fcgi-App-Build); app.o is
 # rebuilt when it changes.  make cluster-rollout builds a second one.
-BUILD_ID ?= $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+# The image's source has no .git: packer/source.sh names it in BUILD_ID.
+BUILD_ID ?= $(shell cat BUILD_ID 2>/dev/null || git describe --always --dirty 2>/dev/null || echo unknown)
 ifeq ($(shell printf '%s' '$(BUILD_ID)' | grep -xE '[A-Za-z0-9._+-]{1,64}'),)
 $(error BUILD_ID must be 1-64 of A-Z a-z 0-9 . _ + -)
 endif

@@ -16,7 +16,8 @@ rds_ca_url=https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem
 command -v packer >/dev/null || { echo "ami.sh: packer is not installed (make deps)" >&2; exit 1; }
 [ -z "$(git status --porcelain --untracked-files=no)" ] ||
     echo "ami.sh: note: uncommitted changes are not in the image (it is built from HEAD)" >&2
-git archive --format=tar.gz -o build/fcgi-app-src.tar.gz HEAD
+build_id=$(packer/source.sh build/fcgi-app-src.tar.gz HEAD)
+echo "ami.sh: build id $build_id (X-Fcgi-App-Build)"
 version=$(git describe --tags --always --dirty)
 revision=$(git rev-parse HEAD)
 

@@ -15,7 +15,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 # what make ami uploads; validate checks that the files exist
-git archive --format=tar.gz -o "$work/src.tar.gz" HEAD 2>/dev/null ||
+packer/source.sh "$work/src.tar.gz" HEAD >/dev/null 2>&1 ||
     tar -czf "$work/src.tar.gz" --exclude=./build --exclude=./.dev --exclude=./.git .
 echo "placeholder" >"$work/rds-ca.pem"
 # and what make image hands the qemu source: the NoCloud seed, its key
@@ -34,6 +34,20 @@ tally_run "packer validate (amazon-ebs and qemu)" packer validate \
     packer/fcgi-app.pkr.hcl
 staged_fmt() { packer/stage.sh "$work/staged" && packer fmt -check "$work/staged"; }
 tally_run "staged template for current Packer" staged_fmt
+
+# The uploaded source has no .git; make in it must still name the build
+# after the commit (BUILD_ID, written by source.sh), not "unknown".
+source_names_build() {
+    local want got
+    want=$(packer/source.sh "$work/named.tar.gz" worktree) || return 1
+    mkdir "$work/named" && tar -xzf "$work/named.tar.gz" -C "$work/named" || return 1
+    [ ! -e "$work/named/.git" ] || return 1
+    make -s -C "$work/named" BUILD="$work/named/build" "$work/named/build/build-id" || return 1
+    got=$(cat "$work/named/build/build-id")
+    echo "        build id: $got (git describe --always --dirty: $want)"
+    [ "$got" = "$want" ] && [ "$want" = "$(git describe --always --dirty)" ]
+}
+tally_run "the image's source names its build (packer/source.sh, BUILD_ID)" source_names_build
 
 shell_scripts=(scripts/*.sh tests/*.sh tests/fuzz/*.sh tests/browser/*.sh .ci/run packer/*.sh packer/files/fcgi-app-configure stack/*.sh)
 for f in "${shell_scripts[@]}"; do

@@ -64,8 +64,8 @@ ssh_authorized_keys:
   - $(cat "$seed/id_ed25519.pub")
 EOF
 cp "$ca/ca.pem" "$work/upload/rds-ca.pem"
-tree=$(git stash create)
-git archive --format=tar.gz -o "$work/upload/fcgi-app-src.tar.gz" "${tree:-HEAD}"
+build_id=$(packer/source.sh "$work/upload/fcgi-app-src.tar.gz" worktree)
+echo "image.sh: build id $build_id"
 version=$(git describe --tags --always --dirty)
 revision=$(git rev-parse HEAD)
 

@@ -74,9 +74,9 @@ class Rehearsal:
         """What the template's file provisioner uploads, and the script."""
         up = self.root + UPLOAD
         os.makedirs(up, exist_ok=True)
-        files = sh("git", "-C", TOP, "ls-files", "-z").stdout
-        sh("tar", "-C", TOP, "--null", "-T", "-", "-czf",
-           os.path.join(up, "fcgi-app-src.tar.gz"), input=files)
+        # as make image makes it: the work tree's tracked files, named
+        sh(os.path.join(TOP, "packer", "source.sh"),
+           os.path.join(up, "fcgi-app-src.tar.gz"), "worktree")
         shutil.copy(ca_pem, os.path.join(up, "rds-ca.pem"))
         shutil.copy(os.path.join(TOP, "packer", "provision.sh"),
                     os.path.join(self.root, "tmp", "provision.sh"))
@@ -112,6 +112,16 @@ class Rehearsal:
         p = self.in_ns("curl", "-sS", "--max-time", "10", "-w", "\n%{http_code}", url)
         body, _, status = p.stdout.rpartition("\n")
         return int(status), body
+
+    def headers(self, url):
+        """The answer's header fields, names in lower case."""
+        p = self.in_ns("curl", "-sS", "--max-time", "10", "-D", "-", "-o", "/dev/null", url)
+        fields = {}
+        for line in p.stdout.splitlines()[1:]:
+            name, sep, value = line.partition(":")
+            if sep:
+                fields[name.strip().lower()] = value.strip()
+        return fields
 
     def teardown(self):
         if os.path.exists(self.path("/run/nginx.pid")):
@@ -384,6 +394,10 @@ class C_Serving(unittest.TestCase):
         self.assertEqual(page.rows[0][1:3], list(rows[0][1:3]))
         status, body = R.curl("http://127.0.0.1/readyz")
         self.assertEqual(status, 200)
+        # the uploaded source has no .git, yet the build is named after
+        # the commit (and the work tree's changes) it was made from
+        want = sh("git", "-C", TOP, "describe", "--always", "--dirty").stdout.strip()
+        self.assertEqual(R.headers("http://127.0.0.1/").get("x-fcgi-app-build"), want)
         # require-tls is on, so 200 means TLS, verified against the CA
         # that provisioning installed as the RDS bundle
         ssl = R.stack.sql("SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS "

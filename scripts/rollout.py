@@ -25,12 +25,13 @@ stopped.
 import argparse
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+
+from haproxy import StatsSocket  # scripts/haproxy.py, beside this file
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
@@ -46,36 +47,12 @@ class Stopped(Exception):
     """The rollout stopped; the message says why."""
 
 
-class Balancer:
-    """HAProxy's runtime API on the cluster's stats socket."""
+class Balancer(StatsSocket):
+    """The cluster's balancer: HAProxy's runtime API on its stats socket,
+    for the backend the instances are in."""
 
     def __init__(self, path):
-        self.path = path
-
-    def cmd(self, line):
-        s = socket.socket(socket.AF_UNIX)
-        s.settimeout(5)
-        try:
-            s.connect(self.path)
-            s.sendall(line.encode() + b"\n")
-            data = b""
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-        finally:
-            s.close()
-        return data.decode(errors="replace").strip()
-
-    def servers(self):
-        """{server: (status, current sessions)} of the backend."""
-        out = {}
-        for line in self.cmd("show stat").splitlines():
-            f = line.split(",")
-            if len(f) > 17 and f[0] == BACKEND and f[1] not in ("BACKEND", "FRONTEND"):
-                out[f[1]] = (f[17], int(f[4] or 0))
-        return out
+        super().__init__(path, BACKEND)
 
     def wait(self, name, ok, seconds):
         deadline = time.monotonic() + seconds

@@ -1,13 +1,18 @@
 """make cluster for tests: started and stopped by scripts/cluster.sh in a
 private state folder, with HAProxy's view read from its stats socket."""
+import importlib.util
 import os
-import socket
 import subprocess
 import tempfile
 
 from . import SCRIPTS
 from .localstack import Instance
 from .proc import free_port, wait_until
+
+# the runtime API client that scripts/rollout.py uses, from scripts/
+_spec = importlib.util.spec_from_file_location("haproxy", os.path.join(SCRIPTS, "haproxy.py"))
+haproxy = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(haproxy)
 
 INSTANCE_IDS = {"a": "i-0cluster0000000a", "c": "i-0cluster0000000c"}
 
@@ -48,21 +53,8 @@ class Cluster:
     def backend_status(self):
         """{server: status} of every server of the balancer's backend,
         from HAProxy's stats socket."""
-        s = socket.socket(socket.AF_UNIX)
-        s.settimeout(5)
-        s.connect(os.path.join(self.state, "haproxy.sock"))
-        s.sendall(b"show stat\n")
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-        s.close()
-        rows = [l.split(",") for l in data.decode().splitlines()
-                if l and not l.startswith("#")]
-        return {r[1]: r[17] for r in rows
-                if r[0] == "targets" and r[1] not in ("BACKEND", "FRONTEND")}
+        lb = haproxy.StatsSocket(os.path.join(self.state, "haproxy.sock"), "targets")
+        return {name: status for name, (status, _) in lb.servers().items()}
 
     def status(self):
         """{server: status} of the two instances make cluster starts."""

@@ -65,13 +65,16 @@ head(struct out *o, int status, const char *ctype)
 		    "Referrer-Policy: no-referrer\r\n");
 }
 
+/* HEAD sends the headers alone, with no length: no body was made. */
 static void
 end_head(struct out *o, int is_head)
 {
-	out_puts(o, "\r\n");
 	if (is_head) {
+		out_puts(o, "\r\n");
 		(void)out_flush(o);
 		out_discard(o);
+	} else {
+		out_end_headers(o);
 	}
 }
 

@@ -24,6 +24,7 @@ struct out {
 	int err;
 	int sent;    /* the sink has taken bytes: they cannot be taken back */
 	int discard; /* set for HEAD: count nothing, send nothing */
+	size_t head_end; /* where the headers' blank line starts; 0: unmarked */
 	char buf[OUT_BUFSZ];
 };
 
@@ -61,6 +62,19 @@ void out_int(struct out *o, long long v);
  * place; returns 0, or -1 if some of it has already gone to the sink.
  */
 int out_rewind(struct out *o);
+/*
+ * Ends the headers with their blank line, and marks where it starts, so
+ * that out_finish can put the body's length in front of it.
+ */
+void out_end_headers(struct out *o);
+/*
+ * The answer is complete: sends what is buffered, and if all of it is
+ * still here, the headers ended by out_end_headers first gain a
+ * Content-Length, so that nginx passes the answer on in one piece
+ * instead of chunks and their last empty chunk in a write of its own.
+ * Returns 0, or -1 if any write failed.
+ */
+int out_finish(struct out *o);
 /* From here on, writes are dropped: for HEAD, once the headers are out. */
 void out_discard(struct out *o);
 /* Sends what is buffered; returns 0, or -1 if any write failed. */

@@ -245,7 +245,7 @@ serve(struct app *app, struct out *o, struct conn *c,
 	req.accept = FCGX_GetParam("HTTP_ACCEPT", c->fr.envp);
 	out_init(o, fcgx_sink, c->fr.out);
 	app_handle(app, &req, o);
-	if (out_flush(o) != 0 && (FCGX_GetError(c->fr.out) == EAGAIN ||
+	if (out_finish(o) != 0 && (FCGX_GetError(c->fr.out) == EAGAIN ||
 	    FCGX_GetError(c->fr.out) == EWOULDBLOCK))
 		log_msg("worker: an answer stalled for %u s "
 		    "(response-write-timeout); connection closed",

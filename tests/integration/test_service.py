@@ -154,6 +154,17 @@ class TablePage(unittest.TestCase):
                                             "instance_id": None,
                                             "availability_zone": None})
 
+    def test_whole_answers_carry_their_length(self):
+        """An answer that fits the program's buffer, as every demo page
+        and error does, carries a Content-Length equal to its body: nginx
+        then passes it on in one write, not chunked."""
+        for path, status in (("/", 200), ("/?format=json", 200), ("/?limit=1", 200),
+                             ("/nope", 404), ("/?limit=abc", 400), ("/healthz", 200)):
+            r = WEB.get(path)
+            self.assertEqual(r.status, status, path)
+            self.assertIsNone(r.header("transfer-encoding"), path)
+            self.assertEqual(r.header("content-length"), str(len(r.body)), path)
+
     def test_head(self):
         g = WEB.get("/")
         h = WEB.get("/", method="HEAD")
@@ -774,6 +785,16 @@ class LongValues(unittest.TestCase):
         self.assertIsNone(page.rows[1][1])
         doc = self.web.get("/?format=json&limit=2").json()
         self.assertEqual(doc["rows"][0]["body"], want)
+
+    def test_a_page_past_one_buffer_streams_chunked(self):
+        """A page longer than the program's 16 KiB buffer leaves before
+        its end is known: chunked, with no Content-Length, and whole."""
+        r = self.web.get("/?limit=2")
+        self.assertEqual(r.status, 200)
+        self.assertGreater(len(r.body), 16384)
+        self.assertIsNone(r.header("content-length"))
+        self.assertEqual(r.header("transfer-encoding"), "chunked")
+        self.assertEqual(Page(r.text()).rows[0][0], "1")
 
     def test_invalid_utf8_replaced(self):
         raw = bytes.fromhex("FF00C0AF41").decode("utf-8", errors="replace")

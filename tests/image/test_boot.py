@@ -11,7 +11,9 @@ over verified TLS.  Then, over SSH: the units, their hardening and the
 processes; a reboot; a stop under load; and a second instance whose SSM
 parameter is missing.
 
-    IMAGE_REUSE=1   boot the image as it is (no packer build)
+    IMAGE_REUSE=1   boot the image as it is (no packer build); it must have
+                    been built from this checkout as it is now, whose
+                    git describe the pages' X-Fcgi-App-Build must equal
     IMAGE_DIR=DIR   build and boot DIR instead of build/image
 """
 import http.client
@@ -163,6 +165,10 @@ def setUpModule():
     global T
     T = Run()
     signal.signal(signal.SIGTERM, on_sigterm)
+    # what packer/source.sh names the work tree that make image uploads
+    T.build_id = subprocess.run(["git", "-C", TOP, "describe", "--always", "--dirty"],
+                                capture_output=True, text=True, check=True,
+                                timeout=30).stdout.strip()
     try:
         if not (os.environ.get("IMAGE_REUSE") and
                 os.path.exists(os.path.join(IMAGE, "fcgi-app.qcow2"))):
@@ -234,6 +240,17 @@ def get(guest, path, timeout=30):
         c.close()
 
 
+def header(guest, path, name, timeout=30):
+    c = http.client.HTTPConnection("127.0.0.1", guest.http_port, timeout=timeout)
+    try:
+        c.request("GET", path)
+        r = c.getresponse()
+        r.read()
+        return r.getheader(name)
+    finally:
+        c.close()
+
+
 def ssl_accepts():
     out = T.stack.sql("SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS "
                       "WHERE VARIABLE_NAME = 'SSL_ACCEPTS';")
@@ -288,6 +305,10 @@ class A_FirstBoot(unittest.TestCase, PageChecks):
         self.assertIn("ssl-verify-server-cert", lines)
         self.assertIn("require-tls = on", lines)
         self.assertIn('host = "%s"' % DB_ADDR, lines)
+
+    def test_2b_build_header_names_the_commit(self):
+        # the uploaded source has no .git; packer/source.sh named it
+        self.assertEqual(header(T.a, "/", "X-Fcgi-App-Build"), T.build_id)
 
     def test_3_cloud_init_ran_the_user_data(self):
         result = json.loads(T.a.ssh("cat /run/cloud-init/result.json"))

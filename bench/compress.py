@@ -26,13 +26,10 @@ from lib import TOP  # noqa: E402
 from lib.localstack import Stack  # noqa: E402
 
 OUT = os.path.join(TOP, "build", "bench")
-
-
-def gzip_min_length():
-    """The site's gzip_min_length: answers of a known length below it
-    (every page under 16 KiB carries a Content-Length) stay plain."""
-    with open(os.path.join(TOP, "nginx", "fcgi-app.conf")) as f:
-        return int(re.search(r"^\s*gzip_min_length (\d+);", f.read(), re.M).group(1))
+# The site's gzip_min_length: answers of a known length below it (every
+# page under 16 KiB carries a Content-Length) stay plain.
+with open(os.path.join(TOP, "nginx", "fcgi-app.conf")) as f:
+    GZIP_MIN_LENGTH = int(re.search(r"^\s*gzip_min_length (\d+);", f.read(), re.M).group(1))
 TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -82,7 +79,7 @@ def sizes(port, path):
         return body, enc
     plain, enc = get({})
     packed, enc2 = get({"Accept-Encoding": "gzip"})
-    if len(plain) < gzip_min_length():
+    if len(plain) < GZIP_MIN_LENGTH:
         if enc is not None or enc2 is not None or packed != plain:
             raise RuntimeError("%s: %d bytes, below gzip_min_length, came compressed (%s, %s)"
                                % (path, len(plain), enc, enc2))

@@ -1,22 +1,7 @@
 #include "out.h"
 
+#include <stdio.h>
 #include <string.h>
-
-/* The most digits an unsigned long long takes, with room to spare. */
-#define UINT_DIGITS 24
-
-/* Writes v's digits at the end of tmp; returns where they start. */
-static size_t
-decimal(char tmp[UINT_DIGITS], unsigned long long v)
-{
-	size_t i = UINT_DIGITS;
-
-	do {
-		tmp[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v > 0);
-	return i;
-}
 
 void
 out_init(struct out *o, out_sink_fn sink, void *ctx)
@@ -90,9 +75,13 @@ out_putc(struct out *o, char c)
 void
 out_uint(struct out *o, unsigned long long v)
 {
-	char tmp[UINT_DIGITS];
-	size_t i = decimal(tmp, v);
+	char tmp[24];
+	size_t i = sizeof(tmp);
 
+	do {
+		tmp[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
 	out_write(o, tmp + i, sizeof(tmp) - i);
 }
 
@@ -119,26 +108,20 @@ out_end_headers(struct out *o)
 int
 out_finish(struct out *o)
 {
-	static const char name[] = "Content-Length: ";
-	char field[sizeof(name) - 1 + UINT_DIGITS + 2];
-	char tmp[UINT_DIGITS];
-	size_t i, k;
+	char field[48];
+	int k;
 
 	if (!o->sent && !o->err && !o->discard && o->head_end > 0 &&
 	    o->head_end + 2 <= o->len) {
-		i = decimal(tmp, o->len - o->head_end - 2);
-		memcpy(field, name, sizeof(name) - 1);
-		k = sizeof(name) - 1;
-		memcpy(field + k, tmp + i, sizeof(tmp) - i);
-		k += sizeof(tmp) - i;
-		memcpy(field + k, "\r\n", 2);
-		k += 2;
+		k = snprintf(field, sizeof(field), "Content-Length: %zu\r\n",
+		    o->len - o->head_end - 2);
 		/* with no room for the field, the answer goes out without it */
-		if (k <= sizeof(o->buf) - o->len) {
+		if (k > 0 && (size_t)k < sizeof(field) &&
+		    (size_t)k <= sizeof(o->buf) - o->len) {
 			memmove(o->buf + o->head_end + k, o->buf + o->head_end,
 			    o->len - o->head_end);
-			memcpy(o->buf + o->head_end, field, k);
-			o->len += k;
+			memcpy(o->buf + o->head_end, field, (size_t)k);
+			o->len += (size_t)k;
 		}
 	}
 	return out_flush(o);

@@ -228,7 +228,7 @@ $(FUZZ_DIR)/check/%.o: tests/fuzz/%.c
 $(FUZZ_DIR)/fuzz_query: $(call fuzz_objs,http.o,fuzz_query.o)
 $(FUZZ_DIR)/fuzz_escape: $(call fuzz_objs,html.o json.o utf8.o,fuzz_escape.o)
 $(FUZZ_DIR)/fuzz_config: $(call fuzz_objs,config.o log.o,fuzz_config.o)
-$(FUZZ_DIR)/fuzz_page: $(call fuzz_objs,page.o html.o json.o utf8.o http.o, \
+$(FUZZ_DIR)/fuzz_page: $(call fuzz_objs,clock.o page.o html.o json.o log.o utf8.o http.o, \
                        fuzz_page.o fake_db.o)
 $(FUZZ_BINS):
 	@echo "  LINK    $@"

@@ -3,10 +3,12 @@
 #include <limits.h>
 #include <string.h>
 
+#include "clock.h"
 #include "drain.h"
 #include "html.h"
 #include "http.h"
 #include "json.h"
+#include "log.h"
 #include "page.h"
 
 #define ERR_MAX 256
@@ -82,12 +84,36 @@ static const char CT_HTML[] = "text/html; charset=utf-8";
 static const char CT_JSON[] = "application/json; charset=utf-8";
 static const char CT_TEXT[] = "text/plain; charset=utf-8";
 
+/*
+ * How an answer is written: the method's HEAD, and the format, which
+ * follows the query's format= when it names one, else the Accept
+ * header; an answer whose format Accept chose says so (Vary: Accept).
+ */
+struct answer {
+	int is_head;
+	enum format fmt;
+	int by_accept;
+};
+
+static void
+answer_of(const struct app_request *req, struct answer *a)
+{
+	a->is_head = req->method != NULL && strcmp(req->method, "HEAD") == 0;
+	a->by_accept = !http_query_format(req->query, &a->fmt);
+	if (a->by_accept)
+		a->fmt = http_negotiate(req->accept);
+}
+
 /* An error answer in the format the client asked for. */
 static void
-fail(struct app *app, struct out *o, int is_head, enum format fmt,
-    int status, const char *msg)
+fail(struct app *app, struct out *o, const struct answer *a, int status,
+    const char *msg)
 {
+	enum format fmt = a->fmt;
+
 	head(o, status, fmt == FORMAT_JSON ? CT_JSON : CT_HTML);
+	if (a->by_accept)
+		out_puts(o, "Vary: Accept\r\n");
 	if (status == 405)
 		out_puts(o, "Allow: GET, HEAD\r\n");
 	if (status == 503) {
@@ -95,7 +121,7 @@ fail(struct app *app, struct out *o, int is_head, enum format fmt,
 		out_uint(o, app->cfg->retry_after);
 		out_puts(o, "\r\n");
 	}
-	end_head(o, is_head);
+	end_head(o, a->is_head);
 	if (fmt == FORMAT_JSON) {
 		out_puts(o, "{\"status\":");
 		out_uint(o, (unsigned)status);
@@ -120,14 +146,14 @@ fail(struct app *app, struct out *o, int is_head, enum format fmt,
  * to this request), 500 for anything else.
  */
 static void
-fail_db(struct app *app, struct out *o, int is_head, enum format fmt,
+fail_db(struct app *app, struct out *o, const struct answer *a,
     enum db_rc rc)
 {
 	if (rc == DB_DOWN || rc == DB_SLOW)
-		fail(app, o, is_head, fmt, 503,
+		fail(app, o, a, 503,
 		    "The database is unavailable; try again shortly.");
 	else
-		fail(app, o, is_head, fmt, 500, "The table could not be read.");
+		fail(app, o, a, 500, "The table could not be read.");
 }
 
 static void
@@ -138,25 +164,27 @@ probe(struct out *o, int is_head, int status, const char *body)
 	out_puts(o, body);
 }
 
-static void
+/*
+ * The table page.  Returns 0, or -1 when it failed after part of it had
+ * gone out (app_handle).
+ */
+static int
 serve_table(struct app *app, const struct app_request *req, struct out *o,
-    int is_head)
+    struct answer *a)
 {
 	char err[ERR_MAX];
 	struct query q;
 	struct page pg;
-	enum format fmt;
 	enum db_rc rc;
 	long long from;
 	unsigned nrows;
 
 	if (http_parse_query(req->query, app->cfg->default_limit,
 	    app->cfg->max_limit, &q, err, sizeof(err)) != 0) {
-		fail(app, o, is_head, http_negotiate(req->accept), 400, err);
-		return;
+		fail(app, o, a, 400, err);
+		return 0;
 	}
-	fmt = q.format_given ? q.format : http_negotiate(req->accept);
-	q.format = fmt;
+	q.format = a->fmt;
 	/* the rows after `after`; the extra row only tells a next page exists */
 	from = LLONG_MIN;
 	nrows = q.limit + 1;
@@ -166,53 +194,67 @@ serve_table(struct app *app, const struct app_request *req, struct out *o,
 		from = q.after + 1;
 	rc = db_page_open(app->db, from, nrows);
 	if (rc != DB_OK) {
-		fail_db(app, o, is_head, fmt, rc);
-		return;
+		fail_db(app, o, a, rc);
+		return 0;
 	}
-	head(o, 200, fmt == FORMAT_JSON ? CT_JSON : CT_HTML);
+	head(o, 200, a->fmt == FORMAT_JSON ? CT_JSON : CT_HTML);
 	out_puts(o, "Vary: Accept\r\n");
-	end_head(o, is_head);
+	end_head(o, a->is_head);
 	pg.table = app->cfg->table;
 	pg.host = app->host;
 	pg.q = &q;
-	if (!is_head)
-		rc = fmt == FORMAT_JSON ? page_json(o, app->db, &pg)
-					: page_html(o, app->db, &pg);
+	pg.rows = 0;
+	if (!a->is_head)
+		rc = a->fmt == FORMAT_JSON ? page_json(o, app->db, &pg)
+					   : page_html(o, app->db, &pg);
 	db_page_close(app->db);
+	/* a peer that stopped taking the answer is the caller's to report */
+	if (rc == DB_OK || out_error(o) != 0)
+		return 0;
 	/*
 	 * A page that failed part-way while all of it is still in the
 	 * buffer, as every page under 16 KiB is, becomes a clean error
-	 * answer.  Past that, its status has gone out: the page ends with
-	 * its notice, or as unfinished JSON.
+	 * answer.  Past that, its status has gone out: the answer is cut
+	 * off, and the caller ends the connection so that it shows.
 	 */
-	if (rc != DB_OK && out_rewind(o) == 0)
-		fail_db(app, o, is_head, fmt, rc);
+	if (out_rewind(o) == 0) {
+		fail_db(app, o, a, rc);
+		return 0;
+	}
+	log_rate("cut off", clock_ms(), "a page failed after %u rows had "
+	    "been written and part of it had gone out; its connection is "
+	    "closed, so the client sees it cut off", pg.rows);
+	return -1;
 }
 
-void
+int
 app_handle(struct app *app, const struct app_request *req, struct out *o)
 {
 	enum route route = http_route(req->path);
-	int is_head = req->method != NULL && strcmp(req->method, "HEAD") == 0;
+	struct answer a;
+	int rc = 0;
 
+	answer_of(req, &a);
 	if (route == ROUTE_NONE) {
-		fail(app, o, is_head, http_negotiate(req->accept), 404,
+		fail(app, o, &a, 404,
 		    "There is nothing at this path. Try / or /?format=json.");
 	} else if (http_method_ok(req->method) != 0) {
-		fail(app, o, 0, http_negotiate(req->accept), 405,
-		    "Only GET and HEAD are allowed.");
+		fail(app, o, &a, 405, "Only GET and HEAD are allowed.");
 	} else if (drain_active() &&
 	    (route == ROUTE_HEALTHZ || route == ROUTE_READYZ)) {
-		probe(o, is_head, 503, "stopping\n");
+		probe(o, a.is_head, 503, "stopping\n");
 	} else if (route == ROUTE_HEALTHZ) {
-		probe(o, is_head, 200, "ok\n");
+		probe(o, a.is_head, 200, "ok\n");
 	} else if (route == ROUTE_READYZ) {
-		if (db_ping(app->db) == DB_OK)
-			probe(o, is_head, 200, "ready\n");
-		else
-			fail(app, o, is_head, FORMAT_HTML, 503,
-			    "The database does not answer.");
+		if (db_ping(app->db) == DB_OK) {
+			probe(o, a.is_head, 200, "ready\n");
+		} else {
+			a.fmt = FORMAT_HTML;
+			a.by_accept = 0;
+			fail(app, o, &a, 503, "The database does not answer.");
+		}
 	} else {
-		serve_table(app, req, o, is_head);
+		rc = serve_table(app, req, o, &a);
 	}
+	return rc;
 }

@@ -26,6 +26,14 @@ struct app_request {
 	const char *accept;
 };
 
-void app_handle(struct app *app, const struct app_request *req, struct out *o);
+/*
+ * Writes the answer to req into o.  Returns 0 when the answer is whole
+ * (an error answer is whole too), or -1 when a page failed after part
+ * of it had gone out: the caller must then end the connection without
+ * ending the request, so that the client sees the page cut off rather
+ * than a short page that looks whole.  The log says how many rows the
+ * page had written.
+ */
+int app_handle(struct app *app, const struct app_request *req, struct out *o);
 
 #endif

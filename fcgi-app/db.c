@@ -15,6 +15,9 @@
 #include "clock.h"
 #include "log.h"
 
+/* What an op returns when the table no longer has the shape bound. */
+#define OP_RESHAPED 2
+
 int
 db_library_init(void)
 {
@@ -66,7 +69,7 @@ db_outage_wait(const struct db_outage *st, long long now_ms)
 {
 	if (now_ms >= st->next_try_ms)
 		return DB_OK;
-	return st->held == DB_SLOW ? DB_SLOW : DB_DOWN;
+	return st->held == DB_SLOW || st->held == DB_ERROR ? st->held : DB_DOWN;
 }
 
 void
@@ -78,7 +81,8 @@ db_outage_unreachable(struct db_outage *st, long long now_ms,
 			log_msg("database unreachable: %s", msg);
 		st->down = 1;
 	}
-	st->held = DB_DOWN;
+	/* a failure that is no outage stays the 500 it was */
+	st->held = msg != NULL ? DB_DOWN : DB_ERROR;
 	st->next_try_ms = now_ms + delay_ms;
 }
 
@@ -100,7 +104,7 @@ db_outage_failed(struct db_outage *st, enum db_fault f, long long now_ms,
 		st->held = DB_DOWN;
 		break;
 	default:
-		log_msg("%s failed: %s", what, msg);
+		log_rate(what, now_ms, "%s failed: %s", what, msg);
 		return DB_ERROR;
 	}
 	st->next_try_ms = now_ms + delay_ms;
@@ -250,7 +254,8 @@ db_prepare(MYSQL_STMT *stmt, const char *query)
 	if (mysql_stmt_prepare(stmt, query, strlen(query)) == 0)
 		return DB_OK;
 	e = mysql_stmt_errno(stmt);
-	log_msg("cannot prepare the page query: %s", mysql_stmt_error(stmt));
+	log_rate("prepare", clock_ms(), "cannot prepare the page query: %s",
+	    mysql_stmt_error(stmt));
 	return db_fault_of(e) == DB_FAULT_LOST ? DB_DOWN : DB_ERROR;
 }
 
@@ -283,7 +288,8 @@ db_connect(struct db *db)
 	    (cfg->require_tls &&
 	    (mysql_optionsv(db->mysql, MYSQL_OPT_SSL_ENFORCE, &on) ||
 	    mysql_optionsv(db->mysql, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &on)))) {
-		log_msg("cannot set database connection options");
+		log_rate("options", clock_ms(),
+		    "cannot set database connection options");
 		rc = DB_ERROR;
 		goto out;
 	}
@@ -293,19 +299,22 @@ db_connect(struct db *db)
 		goto out;
 	}
 	if (cfg->require_tls && mysql_get_ssl_cipher(db->mysql) == NULL) {
-		log_msg("require-tls is on but the connection is not encrypted");
+		log_rate("tls", clock_ms(),
+		    "require-tls is on but the connection is not encrypted");
 		rc = DB_ERROR;
 		goto out;
 	}
 	/* the file's default-character-set must not undo utf8mb4 */
 	if (strcmp(mysql_character_set_name(db->mysql), "utf8mb4") != 0 &&
 	    mysql_set_character_set(db->mysql, "utf8mb4") != 0) {
-		log_msg("cannot use utf8mb4: %s", mysql_error(db->mysql));
+		log_rate("utf8mb4", clock_ms(), "cannot use utf8mb4: %s",
+		    mysql_error(db->mysql));
 		rc = DB_ERROR;
 		goto out;
 	}
 	if (db_limit_time(db) != 0) {
-		log_msg("cannot set the statement time limit: %s",
+		log_rate("time limit", clock_ms(),
+		    "cannot set the statement time limit: %s",
 		    mysql_error(db->mysql));
 		rc = db_fault_of(mysql_errno(db->mysql)) == DB_FAULT_LOST ?
 		    DB_DOWN : DB_ERROR;
@@ -343,8 +352,10 @@ out:
 
 /*
  * Runs op once, and once more on a fresh connection if the first try lost
- * the connection quickly.  A try that used up the read timeout is not
- * repeated: the database is slow, and a second wait would double it.
+ * the connection quickly, or found the table changed shape (then a
+ * second change in a row is a 500).  A try that used up the read timeout
+ * is not repeated: the database is slow, and a second wait would double
+ * it.
  */
 static enum db_rc
 db_retry(struct db *db, int (*op)(struct db *))
@@ -352,7 +363,7 @@ db_retry(struct db *db, int (*op)(struct db *))
 	const char *msg;
 	long long start;
 	unsigned e;
-	int attempt;
+	int attempt, r;
 	enum db_rc rc = DB_DOWN;
 
 	for (attempt = 0; attempt < 2; attempt++) {
@@ -360,9 +371,19 @@ db_retry(struct db *db, int (*op)(struct db *))
 		if (rc != DB_OK)
 			break;
 		start = clock_ms();
-		if (op(db) == 0) {
+		r = op(db);
+		if (r == 0) {
 			db_outage_answered(&db->outage);
 			break;
+		}
+		if (r == OP_RESHAPED) {
+			/* prepare and bind anew, on a new connection */
+			log_rate("reshaped", clock_ms(), "table `%s` changed "
+			    "shape; preparing the page query again",
+			    db->cfg->table);
+			db_disconnect(db);
+			rc = DB_ERROR;
+			continue;
 		}
 		e = db_errno(db, &msg);
 		rc = db_failed(db, e, msg, "query");
@@ -380,11 +401,19 @@ op_ping(struct db *db)
 	return mysql_ping(db->mysql);
 }
 
+/*
+ * Runs the page query, and checks that its result still has the
+ * columns the page's binds were made for: the client library takes a
+ * changed type into the statement without a word, and a renamed or
+ * moved column not at all (dbcell_reshaped).
+ */
 static int
 op_execute(struct db *db)
 {
 	db->stmt = db->from_start ? db->first : db->after;
-	return mysql_stmt_execute(db->stmt);
+	if (mysql_stmt_execute(db->stmt) != 0)
+		return 1;
+	return dbcell_reshaped(db) ? OP_RESHAPED : 0;
 }
 
 enum db_rc

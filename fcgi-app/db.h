@@ -43,7 +43,13 @@ enum db_rc {
 struct db_col {
 	const char *name; /* valid until the next db_page_open */
 	size_t name_len;
-	int numeric; /* integer, decimal or floating-point column */
+	int numeric; /* integer, decimal or floating-point: right-aligned */
+	/*
+	 * Every value of the column is a JSON number; otherwise every one
+	 * is a string.  Decided by the column's type, never by a value, so
+	 * a column keeps one JSON type on every row (dbcell_json_number).
+	 */
+	int json_number;
 };
 
 /* Receives one chunk of a value; returns 0, or -1 to stop. */

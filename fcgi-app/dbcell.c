@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "clock.h"
 #include "dbtext.h"
 #include "log.h"
 
@@ -72,6 +73,71 @@ is_numeric(enum enum_field_types t)
 	return is_integer(t) || t == MYSQL_TYPE_DECIMAL ||
 	    t == MYSQL_TYPE_NEWDECIMAL || t == MYSQL_TYPE_FLOAT ||
 	    t == MYSQL_TYPE_DOUBLE;
+}
+
+/* A column that can page the table: a unique integer. */
+static int
+is_key(const MYSQL_FIELD *f)
+{
+	return is_integer(f->type) && f->type != MYSQL_TYPE_YEAR &&
+	    (f->flags & (PRI_KEY_FLAG | UNIQUE_KEY_FLAG)) != 0;
+}
+
+int
+dbcell_reshaped(const struct db *db)
+{
+	const MYSQL_FIELD *now = db->mysql->fields, *was;
+	unsigned i;
+
+	if (db->meta == NULL || now == NULL ||
+	    db->mysql->field_count != db->ncols)
+		return 1;
+	was = mysql_fetch_fields(db->meta);
+	for (i = 0; i < db->ncols; i++)
+		if (now[i].type != was[i].type ||
+		    now[i].length != was[i].length ||
+		    now[i].decimals != was[i].decimals ||
+		    now[i].charsetnr != was[i].charsetnr ||
+		    now[i].flags != was[i].flags ||
+		    now[i].name_length != was[i].name_length ||
+		    memcmp(now[i].name, was[i].name, was[i].name_length) != 0)
+			return 1;
+	return 0;
+}
+
+/* The most digits of a DECIMAL that a double holds exactly. */
+#define JSON_DECIMAL_DIGITS 15
+
+int
+dbcell_json_number(const MYSQL_FIELD *f)
+{
+	unsigned long digits;
+
+	/* a year is a number; its four digits' zeros are only display */
+	if (f->type == MYSQL_TYPE_YEAR)
+		return 1;
+	if (f->flags & ZEROFILL_FLAG)
+		return 0;
+	switch (f->type) {
+	case MYSQL_TYPE_TINY:
+	case MYSQL_TYPE_SHORT:
+	case MYSQL_TYPE_INT24:
+	case MYSQL_TYPE_LONG:
+	case MYSQL_TYPE_FLOAT:
+	case MYSQL_TYPE_DOUBLE:
+		return 1;
+	case MYSQL_TYPE_DECIMAL:
+	case MYSQL_TYPE_NEWDECIMAL:
+		/* the display length counts a sign and a point besides */
+		digits = f->length;
+		if (!(f->flags & UNSIGNED_FLAG) && digits > 0)
+			digits--;
+		if (f->decimals > 0 && digits > 0)
+			digits--;
+		return digits <= JSON_DECIMAL_DIGITS;
+	default:
+		return 0;
+	}
 }
 
 /* Which way a column is fetched; see enum db_kind. */
@@ -158,13 +224,21 @@ dbcell_bind(struct db *db)
 		db->cols[i].name = f[i].name;
 		db->cols[i].name_len = f[i].name_length;
 		db->cols[i].numeric = is_numeric(f[i].type);
+		db->cols[i].json_number = dbcell_json_number(&f[i]);
 		if (strcasecmp(f[i].name, db->cfg->key) == 0)
 			db->key_col = (int)i;
 		db_bind_column(db, i, &f[i]);
 	}
 	if (db->key_col < 0) {
-		log_msg("table `%s` has no column `%s` to page by (set key = "
-		    "in [fcgi-app])", db->cfg->table, db->cfg->key);
+		log_rate("key", clock_ms(), "table `%s` has no column `%s` to "
+		    "page by (set key = in [fcgi-app])", db->cfg->table,
+		    db->cfg->key);
+		return DB_ERROR;
+	}
+	if (!is_key(&f[db->key_col])) {
+		log_rate("key", clock_ms(), "column `%s` of table `%s` cannot "
+		    "be paged by: it must be an integer that is the primary "
+		    "key or a unique key", db->cfg->key, db->cfg->table);
 		return DB_ERROR;
 	}
 	if (mysql_stmt_bind_result(db->stmt, db->res) != 0)
@@ -211,8 +285,8 @@ db_cell_native(struct db *db, unsigned i, db_chunk_fn fn, void *ctx)
 	size_t n = db_native_text(db, i, text, sizeof(text));
 
 	if (n == 0) {
-		log_msg("a value of column `%s` cannot be shown",
-		    db->cols[i].name);
+		log_rate("shown", clock_ms(), "a value of column `%s` cannot "
+		    "be shown", db->cols[i].name);
 		return DB_ERROR;
 	}
 	return fn(ctx, text, n) == 0 ? DB_OK : DB_ERROR;
@@ -239,8 +313,8 @@ db_cell_text(struct db *db, unsigned i, db_chunk_fn fn, void *ctx)
 		b.buffer_length = DB_CHUNK;
 		b.length = &len;
 		if (mysql_stmt_fetch_column(db->stmt, &b, i, off) != 0) {
-			log_msg("reading a long value failed: %s",
-			    mysql_stmt_error(db->stmt));
+			log_rate("long value", clock_ms(), "reading a long "
+			    "value failed: %s", mysql_stmt_error(db->stmt));
 			return DB_ERROR;
 		}
 		got = total - off < DB_CHUNK ? total - off : DB_CHUNK;
@@ -283,7 +357,7 @@ db_row_key(struct db *db, long long *key)
 			rc = DB_OK;
 	}
 	if (rc != DB_OK)
-		log_msg("key column `%s` must be a unique, non-NULL integer",
-		    db->cfg->key);
+		log_rate("row key", clock_ms(), "key column `%s` must be a "
+		    "unique, non-NULL integer", db->cfg->key);
 	return rc;
 }

@@ -80,6 +80,22 @@ struct db {
  * freed by dbcell_free, also after a failure.
  */
 enum db_rc dbcell_bind(struct db *db);
+/*
+ * Nonzero if the result of the statement just executed has not the
+ * columns dbcell_bind bound: another count, name, type, length,
+ * decimals, character set or flags.  Reads the connection's own copy of
+ * the execute's metadata, since the statement's copy keeps the old names
+ * (mysql_stmt_execute in Connector/C updates only types and flags).
+ */
+int dbcell_reshaped(const struct db *db);
+/*
+ * Nonzero if every value of a column of this type is written as a JSON
+ * number: integers whose every value a double holds exactly (up to
+ * 2^53), YEAR, DECIMAL of up to 15 digits, FLOAT and DOUBLE.  BIGINT,
+ * wider DECIMALs and ZEROFILL columns are strings, so that no client
+ * loses digits or zeros.
+ */
+int dbcell_json_number(const MYSQL_FIELD *f);
 void dbcell_free(struct db *db);
 
 #endif

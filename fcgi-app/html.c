@@ -48,7 +48,7 @@ html_special_char(struct out *o, unsigned char c)
 void
 html_escape(struct out *o, struct utf8_esc *st, const char *p, size_t n)
 {
-	utf8_esc_write(o, st, p, n, html_special, html_special_char);
+	utf8_esc_write(o, st, p, n, html_special, html_special_char, 1);
 }
 
 void

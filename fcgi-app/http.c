@@ -269,3 +269,28 @@ http_negotiate(const char *accept)
 		q_html = q_text;
 	return q_json > 0 && q_json > q_html ? FORMAT_JSON : FORMAT_HTML;
 }
+
+int
+http_query_format(const char *qs, enum format *fmt)
+{
+	char value[HTTP_VALUE_MAX + 1];
+	const char *p, *amp;
+	size_t len;
+
+	if (qs == NULL || strlen(qs) > HTTP_QUERY_MAX)
+		return 0;
+	for (p = qs; *p != '\0'; p = *amp == '\0' ? amp : amp + 1) {
+		amp = strchr(p, '&');
+		if (amp == NULL)
+			amp = p + strlen(p);
+		len = (size_t)(amp - p);
+		if (len < 7 || memcmp(p, "format=", 7) != 0 ||
+		    decode(p + 7, len - 7, value, sizeof(value)) != 0)
+			continue;
+		if (strcmp(value, "json") == 0 || strcmp(value, "html") == 0) {
+			*fmt = value[0] == 'j' ? FORMAT_JSON : FORMAT_HTML;
+			return 1;
+		}
+	}
+	return 0;
+}

@@ -38,4 +38,12 @@ int http_parse_query(const char *qs, unsigned default_limit,
 /* JSON if Accept prefers application/json over text/html, else HTML. */
 enum format http_negotiate(const char *accept);
 
+/*
+ * The format the query string asks for with its first well-formed
+ * format=html or format=json, also when the query is wrong otherwise,
+ * so that its error answer comes in that format.  Returns 1 and sets
+ * *fmt, or 0 if the query names no format (Accept then decides).
+ */
+int http_query_format(const char *qs, enum format *fmt);
+
 #endif

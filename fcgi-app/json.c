@@ -53,7 +53,7 @@ json_special_char(struct out *o, unsigned char c)
 void
 json_escape(struct out *o, struct utf8_esc *st, const char *p, size_t n)
 {
-	utf8_esc_write(o, st, p, n, json_special, json_special_char);
+	utf8_esc_write(o, st, p, n, json_special, json_special_char, 0);
 }
 
 int

@@ -2,8 +2,10 @@
 
 #include <string.h>
 
+#include "clock.h"
 #include "html.h"
 #include "json.h"
+#include "log.h"
 
 /* JSON keys of a page, "name": with a comma before all but the first. */
 #define KEYS_BYTES 2048
@@ -19,6 +21,7 @@ struct cell {
 	struct out *o;
 	struct utf8_esc esc;
 	int chunks;
+	int bad_number; /* json_number met a value that is no number */
 };
 
 static int
@@ -39,7 +42,12 @@ json_chunk(void *ctx, const char *p, size_t n)
 	return out_error(c->o);
 }
 
-/* A numeric value arrives whole: it is far shorter than a chunk. */
+/*
+ * A value of a JSON-number column arrives whole: it is far shorter than
+ * a chunk.  A YEAR's display zeros go ("0000" is 0).  A value that is
+ * still no JSON number fails the page: writing it as a string would
+ * change the column's type on this one row.
+ */
 static int
 json_number(void *ctx, const char *p, size_t n)
 {
@@ -47,14 +55,15 @@ json_number(void *ctx, const char *p, size_t n)
 
 	if (c->chunks++ > 0)
 		return -1;
-	if (json_is_number(p, n)) {
-		out_write(c->o, p, n);
-	} else {
-		out_putc(c->o, '"');
-		json_escape(c->o, &c->esc, p, n);
-		utf8_esc_end(c->o, &c->esc);
-		out_putc(c->o, '"');
+	while (n > 1 && p[0] == '0' && p[1] >= '0' && p[1] <= '9') {
+		p++;
+		n--;
 	}
+	if (!json_is_number(p, n)) {
+		c->bad_number = 1;
+		return -1;
+	}
+	out_write(c->o, p, n);
 	return out_error(c->o);
 }
 
@@ -162,12 +171,12 @@ html_host(struct out *o, const struct hostinfo *h)
 }
 
 enum db_rc
-page_html(struct out *o, struct db *db, const struct page *pg)
+page_html(struct out *o, struct db *db, struct page *pg)
 {
 	const struct db_col *cols = db_cols(db);
 	unsigned i, ncols = db_ncols(db), nrows = 0;
 	long long key = 0;
-	struct cell c = {o, {{0}, 0}, 0};
+	struct cell c = {o, {{0}, 0}, 0, 0};
 	enum db_rc rc, ret = DB_ERROR;
 	int more = 0;
 
@@ -232,22 +241,21 @@ page_html(struct out *o, struct db *db, const struct page *pg)
 	ret = DB_OK;
 	goto done;
 broken:
+	/* the page stays unfinished: app_handle cuts it off */
 	ret = rc == DB_DOWN || rc == DB_SLOW ? rc : DB_ERROR;
-	out_puts(o, "</tbody>\n</table>\n<p class=\"error\" id=\"error\">"
-	    "This page is incomplete: reading the table failed.</p>\n"
-	    "</main>\n</body>\n</html>\n");
 done:
+	pg->rows = nrows;
 	return ret;
 }
 
 enum db_rc
-page_json(struct out *o, struct db *db, const struct page *pg)
+page_json(struct out *o, struct db *db, struct page *pg)
 {
 	const struct db_col *cols = db_cols(db);
 	const struct hostinfo *h = pg->host;
 	unsigned i, ncols = db_ncols(db), nrows = 0;
 	long long key = 0;
-	struct cell c = {o, {{0}, 0}, 0};
+	struct cell c = {o, {{0}, 0}, 0, 0};
 	struct keys k;
 	enum db_rc rc, ret = DB_ERROR;
 	int more = 0;
@@ -283,9 +291,16 @@ page_json(struct out *o, struct db *db, const struct page *pg)
 				out_puts(o, "null");
 				continue;
 			}
-			if (cols[i].numeric) {
+			if (cols[i].json_number) {
 				c.chunks = 0;
 				rc = db_cell(db, i, json_number, &c);
+				if (c.bad_number) {
+					log_rate("number", clock_ms(), "column "
+					    "`%.*s` holds a value that is not "
+					    "a number", (int)cols[i].name_len,
+					    cols[i].name);
+					c.bad_number = 0;
+				}
 			} else {
 				out_putc(o, '"');
 				rc = db_cell(db, i, json_chunk, &c);
@@ -318,5 +333,6 @@ broken:
 	/* the JSON stays unfinished: no parser takes it for a whole answer */
 	ret = rc == DB_DOWN || rc == DB_SLOW ? rc : DB_ERROR;
 done:
+	pg->rows = nrows;
 	return ret;
 }

@@ -14,18 +14,19 @@ struct page {
 	const char *table;
 	const struct hostinfo *host;
 	const struct query *q; /* limit and format of this page */
+	unsigned rows; /* out: the rows written so far, also on failure */
 };
 
 /*
  * Writes the body for a page whose query db_page_open has run with
  * nrows = q->limit + 1 (0 when no row can follow); the extra row only
  * tells that a next page exists.  Returns DB_OK, or DB_DOWN, DB_SLOW or
- * DB_ERROR if the rows could not all be read: the HTML then ends with an
- * error notice, and the JSON is left unfinished so that no parser takes
- * it for a whole answer.  The caller answers 503 or 500 instead if nothing has
- * been sent yet (out_rewind).
+ * DB_ERROR if the rows could not all be read, or a value of a
+ * JSON-number column is no number: the page then stops where it is,
+ * unfinished, and the caller answers 503 or 500 instead if nothing has
+ * been sent yet (out_rewind), or else cuts the answer off (app_handle).
  */
-enum db_rc page_html(struct out *o, struct db *db, const struct page *pg);
-enum db_rc page_json(struct out *o, struct db *db, const struct page *pg);
+enum db_rc page_html(struct out *o, struct db *db, struct page *pg);
+enum db_rc page_json(struct out *o, struct db *db, struct page *pg);
 
 #endif

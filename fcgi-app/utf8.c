@@ -40,12 +40,39 @@ utf8_seq(const unsigned char *p, size_t n)
 	return (int)need;
 }
 
+int
+utf8_html_forbidden(const unsigned char *p, int n)
+{
+	switch (n) {
+	case 2: /* U+0080 to U+009F */
+		return p[0] == 0xC2 && p[1] <= 0x9F;
+	case 3: /* U+FDD0 to U+FDEF, U+FFFE and U+FFFF */
+		return p[0] == 0xEF && ((p[1] == 0xB7 && p[2] >= 0x90 &&
+		    p[2] <= 0xAF) || (p[1] == 0xBF && p[2] >= 0xBE));
+	case 4: /* U+1FFFE, U+1FFFF ... U+10FFFF: the last two of a plane */
+		return (p[1] & 0x0F) == 0x0F && p[2] == 0xBF && p[3] >= 0xBE;
+	default:
+		return 0;
+	}
+}
+
+/* Writes one complete, valid sequence, or U+FFFD for a forbidden one. */
+static void
+esc_char(struct out *o, const unsigned char *p, int n, int strict)
+{
+	if (strict && utf8_html_forbidden(p, n))
+		out_puts(o, UTF8_REPLACEMENT);
+	else
+		out_write(o, (const char *)p, (size_t)n);
+}
+
 /*
  * Feeds bytes into the pending sequence until it completes or fails.
  * Returns how many bytes of p it took.
  */
 static size_t
-esc_resume(struct out *o, struct utf8_esc *st, const unsigned char *p, size_t n)
+esc_resume(struct out *o, struct utf8_esc *st, const unsigned char *p,
+    size_t n, int strict)
 {
 	size_t i = 0;
 	int r;
@@ -54,7 +81,7 @@ esc_resume(struct out *o, struct utf8_esc *st, const unsigned char *p, size_t n)
 		st->pend[st->npend++] = p[i++];
 		r = utf8_seq(st->pend, st->npend);
 		if (r > 0) {
-			out_write(o, (const char *)st->pend, st->npend);
+			esc_char(o, st->pend, r, strict);
 			st->npend = 0;
 		} else if (r < 0) {
 			/* the byte just added broke the prefix: reread it */
@@ -68,10 +95,11 @@ esc_resume(struct out *o, struct utf8_esc *st, const unsigned char *p, size_t n)
 
 void
 utf8_esc_write(struct out *o, struct utf8_esc *st, const char *s,
-    size_t n, const unsigned char special_tab[128], utf8_special_fn special)
+    size_t n, const unsigned char special_tab[128], utf8_special_fn special,
+    int strict)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	size_t i = esc_resume(o, st, p, n), run = i;
+	size_t i = esc_resume(o, st, p, n, strict), run = i;
 	int r;
 
 	while (i < n) {
@@ -86,8 +114,15 @@ utf8_esc_write(struct out *o, struct utf8_esc *st, const char *s,
 			continue;
 		}
 		r = utf8_seq(p + i, n - i);
-		if (r > 0) {
+		if (r > 0 && !(strict && utf8_html_forbidden(p + i, r))) {
 			i += (size_t)r;
+			continue;
+		}
+		if (r > 0) {
+			out_write(o, (const char *)p + run, i - run);
+			out_puts(o, UTF8_REPLACEMENT);
+			i += (size_t)r;
+			run = i;
 			continue;
 		}
 		out_write(o, (const char *)p + run, i - run);

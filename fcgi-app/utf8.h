@@ -28,13 +28,23 @@ typedef void (*utf8_special_fn)(struct out *o, unsigned char c);
 int utf8_seq(const unsigned char *p, size_t n);
 
 /*
+ * Nonzero if the complete, valid sequence p[0..n) is a character that
+ * HTML forbids in a document (a parse error in the HTML standard): a C1
+ * control (U+0080 to U+009F) or a noncharacter (U+FDD0 to U+FDEF, and
+ * the last two code points of every plane).
+ */
+int utf8_html_forbidden(const unsigned char *p, int n);
+
+/*
  * Copies p to o, passing valid UTF-8 through, calling special() for each
  * ASCII byte whose flag is set in special_tab, and writing U+FFFD for
- * each invalid subpart.  st carries an unfinished sequence to the next
- * call; utf8_esc_end() closes it.
+ * each invalid subpart, and with strict also for each character that
+ * utf8_html_forbidden names.  st carries an unfinished sequence to the
+ * next call; utf8_esc_end() closes it.
  */
 void utf8_esc_write(struct out *o, struct utf8_esc *st, const char *p,
-    size_t n, const unsigned char special_tab[128], utf8_special_fn special);
+    size_t n, const unsigned char special_tab[128], utf8_special_fn special,
+    int strict);
 void utf8_esc_end(struct out *o, struct utf8_esc *st);
 
 #define UTF8_REPLACEMENT "\xEF\xBF\xBD"

@@ -203,6 +203,24 @@ connections_waiting(void)
 }
 
 /*
+ * Ends a connection whose answer was cut off part-way, without
+ * FCGI_END_REQUEST and without sending what is still buffered: nginx
+ * then aborts the client's response instead of ending it as whole
+ * (app_handle).  Shut down first, so that nothing more reaches the
+ * peer, and closed at once, with no lingering.
+ */
+static void
+conn_cut(FCGX_Request *fr)
+{
+	if (shutdown(fr->ipcFd, SHUT_RDWR) != 0)
+		log_msg("worker: shutting down a cut-off connection failed: %s",
+		    strerror(errno));
+	fr->detached = 1;
+	FCGX_Free(fr, 1);
+	fr->detached = 0;
+}
+
+/*
  * Serves the next request on c: on its kept connection, when it has one
  * (which nginx may have closed instead), or else on a connection
  * accepted now, with its read and write bounds (conn_accept).  Returns 0,
@@ -244,7 +262,10 @@ serve(struct app *app, struct out *o, struct conn *c,
 	req.query = FCGX_GetParam("QUERY_STRING", c->fr.envp);
 	req.accept = FCGX_GetParam("HTTP_ACCEPT", c->fr.envp);
 	out_init(o, fcgx_sink, c->fr.out);
-	app_handle(app, &req, o);
+	if (app_handle(app, &req, o) != 0) {
+		conn_cut(&c->fr);
+		return 0;
+	}
 	if (out_finish(o) != 0 && (FCGX_GetError(c->fr.out) == EAGAIN ||
 	    FCGX_GetError(c->fr.out) == EWOULDBLOCK))
 		log_msg("worker: an answer stalled for %u s "

@@ -18,6 +18,7 @@ dev_packages=(
 test_packages=(
     haproxy                             # the balancer of make cluster
     check python3 shellcheck git        # tests
+    python3-html5lib                    # tests: the pages through an HTML5 parser
     gcovr                               # tests: make coverage
     man-db                              # tests: the man page formats cleanly
     clang libclang-rt-14-dev            # tests: the libFuzzer harnesses

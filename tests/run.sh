@@ -83,6 +83,10 @@ run_counted "fuzz (libFuzzer, ASan+UBSan)" tests/fuzz/run.sh
 run_counted "integration" python3 tests/pyrun.py tests/integration/test_service.py
 FCGI_APP_BIN=$top/build/asan/fcgi-app \
     run_counted "integration (ASan+UBSan)" python3 tests/pyrun.py tests/integration/test_service.py
+run_counted "the page tells the truth" /usr/bin/python3 tests/pyrun.py tests/integration/test_truth.py
+FCGI_APP_BIN=$top/build/asan/fcgi-app \
+    run_counted "the page tells the truth (ASan+UBSan)" \
+    /usr/bin/python3 tests/pyrun.py tests/integration/test_truth.py
 run_counted "the page in a browser (Chromium, axe-core)" tests/browser/run.sh
 run_counted "TLS to the database (own CA)" python3 tests/pyrun.py tests/integration/test_tls.py
 

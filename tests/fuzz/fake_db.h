@@ -27,7 +27,7 @@ size_t rd_bytes(struct reader *r, size_t want, const uint8_t **out);
 
 /*
  * The table takes the rest of r's input: columns (name, numeric or
- * not), then rows (key, or a failure to read it; each cell NULL, a value
+ * not, a JSON number or not), then rows (key, or a failure to read it; each cell NULL, a value
  * in chunks, or a value that fails after its chunks), then how the page
  * ends (no more rows, or an error).  NULL if out of memory.
  */
@@ -44,7 +44,11 @@ struct fake_expect {
 	long long key; /* the key of the last row shown */
 };
 
-void fake_db_expect(const struct db *db, unsigned limit,
+/*
+ * json: the JSON page, where a value of a JSON-number column that is no
+ * number breaks the page as a failed cell does.
+ */
+void fake_db_expect(const struct db *db, unsigned limit, int json,
     struct fake_expect *e);
 
 /*

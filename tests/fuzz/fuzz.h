@@ -41,6 +41,13 @@ void sink_close(struct sink *s);
 int utf8_valid(const char *p, size_t n);
 /* Length of the well-formed sequence at p (n > 0), or 0 if none is. */
 size_t utf8_seq_len(const char *p, size_t n);
+/*
+ * Nonzero if p[0..n) is well-formed UTF-8 with no character that HTML
+ * forbids in a document: no C1 control and no noncharacter.
+ */
+int html_chars_clean(const char *p, size_t n);
+/* How many well-formed characters of p[0..n) HTML forbids so. */
+size_t html_forbidden_chars(const char *p, size_t n);
 
 /*
  * Nonzero if p[0..n) is one JSON text (RFC 8259): one value between
@@ -61,6 +68,15 @@ struct json_span {
 };
 int json_find(const char *p, size_t n, const char *const names[],
     size_t nnames, struct json_span found[]);
+
+/*
+ * json_valid, which also checks that the objects three deep (the rows of
+ * a page) give member k the same kind of value on every row: kinds[k] is
+ * then 'n' (a number), 's' (a string), 'o' (any other but null) or 0
+ * (only nulls, or no row).  0 if not valid, if a member changes kind, or
+ * if a row has more than nkinds members.
+ */
+int json_row_kinds(const char *p, size_t n, char kinds[], size_t nkinds);
 
 /*
  * Decodes the inside of a JSON string (no quotes) into dst, which holds

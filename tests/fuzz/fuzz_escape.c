@@ -120,10 +120,11 @@ check_html(const char *p, size_t n, const struct sink *s, char *tmp)
 	FUZZ_CHECK(memchr(s->buf, '"', s->len) == NULL);
 	FUZZ_CHECK(memchr(s->buf, '\'', s->len) == NULL);
 	FUZZ_CHECK(!has_controls(s->buf, s->len));
+	FUZZ_CHECK(html_chars_clean(s->buf, s->len));
 	/* every & starts a reference, and those give the input back */
 	k = html_unescape(s->buf, s->len, tmp);
 	FUZZ_CHECK(k >= 0);
-	if (utf8_valid(p, n) && !has_controls(p, n))
+	if (html_chars_clean(p, n) && !has_controls(p, n))
 		FUZZ_CHECK((size_t)k == n && memcmp(tmp, p, n) == 0);
 }
 
@@ -205,9 +206,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(tmp != NULL && str != NULL);
 	check_escaper(html_escape, p, n, cut, tmp, &h);
 	check_escaper(json_escape, p, n, cut, tmp, &j);
-	/* both replace the same invalid bytes */
+	/*
+	 * both replace the same invalid bytes; HTML also the characters it
+	 * forbids, which JSON keeps
+	 */
 	FUZZ_CHECK(count(h.buf, h.len, UTF8_REPLACEMENT) ==
-	    count(j.buf, j.len, UTF8_REPLACEMENT));
+	    count(j.buf, j.len, UTF8_REPLACEMENT) +
+	    html_forbidden_chars(j.buf, j.len));
 	check_number(p, n);
 	memcpy(str, p, n);
 	str[n] = '\0';

@@ -16,6 +16,9 @@ struct rd {
 	const char *const *names; /* top-level members to find */
 	size_t nnames;
 	struct json_span *found;
+	char *kinds; /* json_row_kinds: each row member's kind, or NULL */
+	size_t nkinds;
+	int mixed; /* a row member's kind differs from an earlier row's */
 };
 
 static int value(struct rd *r);
@@ -232,6 +235,27 @@ note_member(struct rd *r, size_t name, size_t name_end, size_t start)
 }
 
 /*
+ * Notes the kind of the value at start, member idx of an object three
+ * deep (a row of "rows"): 'n' for a number, 's' a string, 'o' anything
+ * else but null, which fits every kind.
+ */
+static void
+note_kind(struct rd *r, size_t idx, size_t start)
+{
+	char c = r->p[start], kind;
+
+	if (c == 'n')
+		return;
+	kind = c == '"' ? 's' : (c == '-' || (c >= '0' && c <= '9')) ? 'n' : 'o';
+	if (idx >= r->nkinds)
+		r->mixed = 1;
+	else if (r->kinds[idx] == 0)
+		r->kinds[idx] = kind;
+	else if (r->kinds[idx] != kind)
+		r->mixed = 1;
+}
+
+/*
  * The members of an object or the elements of an array, r->i past the
  * opening bracket.
  */
@@ -243,7 +267,7 @@ members(struct rd *r, char close, int keyed)
 		r->i++;
 		return 1;
 	}
-	for (;;) {
+	for (size_t idx = 0;; idx++) {
 		size_t name = 0, name_end = 0, start;
 
 		if (keyed) {
@@ -263,6 +287,8 @@ members(struct rd *r, char close, int keyed)
 			return 0;
 		if (keyed && r->depth == 1)
 			note_member(r, name, name_end, start);
+		if (keyed && r->depth == 3 && r->kinds != NULL)
+			note_kind(r, idx, start);
 		ws(r);
 		if (at(r, close)) {
 			r->i++;
@@ -325,17 +351,28 @@ int
 json_find(const char *p, size_t n, const char *const names[], size_t nnames,
     struct json_span found[])
 {
-	struct rd r = {p, n, 0, NULL, 0, 0, 0, names, nnames, found};
+	struct rd r = {p, n, 0, NULL, 0, 0, 0, names, nnames, found, NULL, 0,
+	    0};
 
 	if (nnames > 0)
 		memset(found, 0, nnames * sizeof(found[0]));
 	return document(&r);
 }
 
+int
+json_row_kinds(const char *p, size_t n, char kinds[], size_t nkinds)
+{
+	struct rd r = {p, n, 0, NULL, 0, 0, 0, NULL, 0, NULL, kinds, nkinds,
+	    0};
+
+	memset(kinds, 0, nkinds);
+	return document(&r) && !r.mixed;
+}
+
 long
 json_unescape(const char *p, size_t n, char *dst, size_t cap)
 {
-	struct rd r = {p, n, 0, dst, cap, 0, 0, NULL, 0, NULL};
+	struct rd r = {p, n, 0, dst, cap, 0, 0, NULL, 0, NULL, NULL, 0, 0};
 
 	return chars(&r, 0) ? (long)r.len : -1;
 }

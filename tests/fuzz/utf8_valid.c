@@ -48,3 +48,34 @@ utf8_valid(const char *s, size_t n)
 	}
 	return 1;
 }
+
+size_t
+html_forbidden_chars(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	unsigned long cp;
+	size_t i = 0, k, j, c = 0;
+
+	while (i < n) {
+		k = utf8_seq_len(s + i, n - i);
+		if (k == 0) {
+			i++;
+			continue;
+		}
+		cp = k == 1 ? p[i] : p[i] & (0x7F >> k);
+		for (j = 1; j < k; j++)
+			cp = cp << 6 | (p[i + j] & 0x3F);
+		/* C1 controls and noncharacters, as the HTML standard names them */
+		if ((cp >= 0x80 && cp <= 0x9F) || (cp >= 0xFDD0 && cp <= 0xFDEF) ||
+		    (cp & 0xFFFE) == 0xFFFE)
+			c++;
+		i += k;
+	}
+	return c;
+}
+
+int
+html_chars_clean(const char *s, size_t n)
+{
+	return utf8_valid(s, n) && html_forbidden_chars(s, n) == 0;
+}

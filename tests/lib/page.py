@@ -55,10 +55,18 @@ class Page(html.parser.HTMLParser):
             self.ids[self._id] += data
 
 
+def html_forbids(ch):
+    """C1 controls and noncharacters, which HTML forbids in a page."""
+    cp = ord(ch)
+    return 0x80 <= cp <= 0x9f or 0xfdd0 <= cp <= 0xfdef or cp & 0xfffe == 0xfffe
+
+
 def as_shown_in_html(value):
     """What a value looks like on the page: C0 controls other than tab,
-    LF and CR, and DEL, are shown as their Unicode control pictures."""
+    LF and CR, and DEL, are shown as their Unicode control pictures, and
+    what HTML forbids as U+FFFD."""
     if value is None:
         return None
     return "".join(chr(0x2400 + ord(ch)) if ord(ch) < 0x20 and ch not in "\t\n\r"
-                   else "\u2421" if ch == "\x7f" else ch for ch in value)
+                   else "\u2421" if ch == "\x7f"
+                   else "\ufffd" if html_forbids(ch) else ch for ch in value)

@@ -13,6 +13,7 @@ main(void)
 	srunner_add_suite(sr, suite_config());
 	srunner_add_suite(sr, suite_out());
 	srunner_add_suite(sr, suite_dbtext());
+	srunner_add_suite(sr, suite_dbcell());
 	srunner_add_suite(sr, suite_dbpolicy());
 	srunner_add_suite(sr, suite_supervisor());
 	srunner_add_suite(sr, suite_privs());

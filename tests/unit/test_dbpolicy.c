@@ -7,6 +7,7 @@
 #include <mysqld_error.h>
 
 #include "dbpolicy.h"
+#include "log.h"
 #include "unit.h"
 
 START_TEST(lost_connections)
@@ -67,7 +68,7 @@ START_TEST(failed_connect_backs_off_for_the_delay)
 }
 END_TEST
 
-START_TEST(a_failure_that_is_no_outage_only_backs_off)
+START_TEST(a_failure_that_is_no_outage_backs_off_and_stays_a_500)
 {
 	struct db_outage st = {0};
 	const char *log;
@@ -76,9 +77,15 @@ START_TEST(a_failure_that_is_no_outage_only_backs_off)
 	db_outage_unreachable(&st, 0, 100, NULL); /* a bad option, TLS */
 	db_outage_connected(&st);
 	log = log_capture_end();
-	ck_assert_int_eq(db_outage_wait(&st, 99), DB_DOWN);
+	/* inside the back-off, the same 500, not a 503 for an outage */
+	ck_assert_int_eq(db_outage_wait(&st, 99), DB_ERROR);
 	ck_assert_int_eq(db_outage_wait(&st, 100), DB_OK);
 	ck_assert_str_eq(log, "");
+	/* a real outage after it holds DB_DOWN again */
+	log_capture_begin();
+	db_outage_unreachable(&st, 100, 100, "refused");
+	(void)log_capture_end();
+	ck_assert_int_eq(db_outage_wait(&st, 150), DB_DOWN);
 }
 END_TEST
 
@@ -144,19 +151,28 @@ START_TEST(a_connect_failure_after_a_timeout_holds_down)
 }
 END_TEST
 
-START_TEST(other_errors_are_logged_each_time_without_back_off)
+START_TEST(other_errors_are_logged_once_per_cause_per_interval)
 {
 	struct db_outage st = {0};
 	const char *log;
+	long long t;
 
 	log_capture_begin();
-	ck_assert_int_eq(db_outage_failed(&st, DB_FAULT_OTHER, 0, 500,
-	    "no such table", "query"), DB_ERROR);
-	ck_assert_int_eq(db_outage_failed(&st, DB_FAULT_OTHER, 0, 500,
+	/* a second a request, for a minute, each without back-off */
+	for (t = 1000000; t < 1060000; t += 100) {
+		ck_assert_int_eq(db_outage_failed(&st, DB_FAULT_OTHER, t, 500,
+		    "no such table", "query"), DB_ERROR);
+		ck_assert_int_eq(db_outage_wait(&st, t), DB_OK);
+	}
+	ck_assert_int_eq(db_outage_failed(&st, DB_FAULT_OTHER, t, 500,
 	    "no such table", "reading rows"), DB_ERROR);
 	log = log_capture_end();
-	ck_assert_int_eq(db_outage_wait(&st, 0), DB_OK);
-	ck_assert_uint_eq(count_of(log, "query failed: no such table"), 1);
+	/* one line per 10 s, each after the first with its count */
+	ck_assert_uint_eq(count_of(log, "query failed: no such table"),
+	    60000 / LOG_RATE_INTERVAL_MS);
+	ck_assert_uint_eq(count_of(log, "(99 more like it since the last "
+	    "such line, left out)"), 60000 / LOG_RATE_INTERVAL_MS - 1);
+	/* another cause has a line of its own */
 	ck_assert_uint_eq(count_of(log, "reading rows failed: no such table"),
 	    1);
 }
@@ -183,12 +199,12 @@ suite_dbpolicy(void)
 	tcase_add_test(tc, timeouts_are_slow_not_lost);
 	tcase_add_test(tc, other_errors);
 	tcase_add_test(tc, failed_connect_backs_off_for_the_delay);
-	tcase_add_test(tc, a_failure_that_is_no_outage_only_backs_off);
+	tcase_add_test(tc, a_failure_that_is_no_outage_backs_off_and_stays_a_500);
 	tcase_add_test(tc, no_delay_tries_at_once);
 	tcase_add_test(tc, lost_connection_is_down);
 	tcase_add_test(tc, timeout_is_slow_and_holds_slow);
 	tcase_add_test(tc, a_connect_failure_after_a_timeout_holds_down);
-	tcase_add_test(tc, other_errors_are_logged_each_time_without_back_off);
+	tcase_add_test(tc, other_errors_are_logged_once_per_cause_per_interval);
 	tcase_add_test(tc, only_a_quick_lost_connection_is_retried_once);
 	suite_add_tcase(s, tc);
 	return s;

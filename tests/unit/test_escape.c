@@ -77,6 +77,41 @@ START_TEST(utf8_invalid)
 }
 END_TEST
 
+START_TEST(html_c1_and_noncharacters)
+{
+	static const char *const forbidden[] = {"\xC2\x80", "\xC2\x9F",
+	    "\xEF\xB7\x90", "\xEF\xB7\xAF", "\xEF\xBF\xBE", "\xEF\xBF\xBF",
+	    "\xF0\x9F\xBF\xBE", "\xF0\x9F\xBF\xBF", "\xF3\xBF\xBF\xBF",
+	    "\xF4\x8F\xBF\xBE", "\xF4\x8F\xBF\xBF"};
+	/* their neighbours: U+00A0, U+FDCF, U+FDF0, U+FFFD, U+1FFFD, U+E0001 */
+	static const char *const allowed[] = {"\xC2\xA0", "\xEF\xB7\x8F",
+	    "\xEF\xB7\xB0", "\xEF\xBF\xBD", "\xF0\x9F\xBF\xBD",
+	    "\xF3\xA0\x80\x81"};
+	struct utf8_esc st = {{0}, 0};
+	size_t i, cut;
+
+	for (i = 0; i < sizeof(forbidden) / sizeof(forbidden[0]); i++) {
+		ck_assert_str_eq(html(forbidden[i], strlen(forbidden[i])),
+		    "\xEF\xBF\xBD");
+		/* JSON carries them as they are: they are valid there */
+		ck_assert_str_eq(json(forbidden[i], strlen(forbidden[i])),
+		    forbidden[i]);
+	}
+	for (i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
+		ck_assert_str_eq(html(allowed[i], strlen(allowed[i])),
+		    allowed[i]);
+	ck_assert_str_eq(H("a\xC2\x85" "b"), "a\xEF\xBF\xBD" "b");
+	/* split across chunks at every point: still one replacement */
+	for (cut = 0; cut <= 3; cut++) {
+		mem_open(&o, &m);
+		html_escape(&o, &st, "x\xEF\xBF\xBF", 1 + cut);
+		html_escape(&o, &st, "x\xEF\xBF\xBF" + 1 + cut, 3 - cut);
+		utf8_esc_end(&o, &st);
+		ck_assert_str_eq(mem_str(&o, &m), "x\xEF\xBF\xBD");
+	}
+}
+END_TEST
+
 START_TEST(utf8_split_across_chunks)
 {
 	const char *rocket = "\xF0\x9F\x9A\x80";
@@ -188,6 +223,7 @@ suite_escape(void)
 	tcase_add_test(tc, html_controls);
 	tcase_add_test(tc, utf8_passes);
 	tcase_add_test(tc, utf8_invalid);
+	tcase_add_test(tc, html_c1_and_noncharacters);
 	tcase_add_test(tc, utf8_split_across_chunks);
 	tcase_add_test(tc, json_specials);
 	tcase_add_test(tc, json_plain_means_unchanged);

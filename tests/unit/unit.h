@@ -13,6 +13,7 @@ Suite *suite_http(void);
 Suite *suite_config(void);
 Suite *suite_out(void);
 Suite *suite_dbtext(void);
+Suite *suite_dbcell(void);
 Suite *suite_dbpolicy(void);
 Suite *suite_supervisor(void);
 Suite *suite_privs(void);

@@ -47,13 +47,13 @@ put_text(const char *s)
 		put((uint8_t)*s++);
 }
 
-/* Two columns: id (numeric) and name. */
+/* Two columns: id (numeric, a JSON number) and name. */
 static void
 table_begin(void)
 {
 	tlen = 0;
 	put(2);
-	put(0x80 | 2);
+	put(0x80 | 0x40 | 2);
 	tbl[tlen++] = 'i';
 	tbl[tlen++] = 'd';
 	put(4);
@@ -231,6 +231,9 @@ json_member(const struct answer *a, const char *name)
 	return v;
 }
 
+/* What app_handle returned last: 0, or -1 for an answer cut off. */
+static int handled;
+
 static void
 ask(const char *method, const char *path, const char *query,
     const char *accept, struct answer *a)
@@ -239,7 +242,7 @@ ask(const char *method, const char *path, const char *query,
 	const char *text;
 
 	mem_open(&o, &m);
-	app_handle(&app, &req, &o);
+	handled = app_handle(&app, &req, &o);
 	text = mem_str(&o, &m);
 	parse(text, m.len, a);
 }
@@ -423,7 +426,7 @@ START_TEST(failure_before_the_first_flush_is_a_clean_error)
 }
 END_TEST
 
-START_TEST(failure_after_the_first_flush_ends_with_the_notice)
+START_TEST(failure_after_the_first_flush_is_cut_off)
 {
 	struct answer a;
 	const char *names[1] = {"rows"};
@@ -437,14 +440,95 @@ START_TEST(failure_after_the_first_flush_ends_with_the_notice)
 	table_open();
 	ask("GET", "/", NULL, NULL, &a);
 	ck_assert_uint_gt(m.calls, 1); /* some of it went out first */
+	ck_assert_int_eq(handled, -1); /* the caller must cut it off */
 	ck_assert_int_eq(a.status, 200);
-	ck_assert_ptr_nonnull(strstr(html_id(&a, "error"), "incomplete"));
 	ck_assert_ptr_null(html_id(&a, "count"));
-	ck_assert_uint_eq(count_of(a.body, "</html>"), 1);
+	ck_assert_ptr_null(html_id(&a, "error"));
+	ck_assert_uint_eq(count_of(a.body, "</html>"), 0);
 	ask("GET", "/", "format=json", NULL, &a);
+	ck_assert_int_eq(handled, -1);
 	ck_assert_int_eq(a.status, 200);
 	/* unfinished: no parser takes it for a whole answer */
 	ck_assert(!json_find(a.body, a.body_len, names, 1, f));
+	/* a whole page and an error answer are not cut off */
+	fake_db_free(app.db);
+	setup();
+	ask("GET", "/", NULL, NULL, &a);
+	ck_assert_int_eq(handled, 0);
+	ask("GET", "/", "limit=0", NULL, &a);
+	ck_assert_int_eq(handled, 0);
+	ck_assert_int_eq(a.status, 400);
+}
+END_TEST
+
+START_TEST(errors_follow_the_format_asked_for)
+{
+	static const char *const queries[] = {"format=json&limit=0",
+	    "limit=0&format=json", "format=json&bogus=1", "format=json&limit=1&limit=2",
+	    "limit=abc&format=%6Ason"};
+	struct answer a;
+	size_t i;
+
+	for (i = 0; i < sizeof(queries) / sizeof(queries[0]); i++) {
+		ask("GET", "/", queries[i], "*/*", &a);
+		ck_assert_int_eq(a.status, 400);
+		ck_assert_str_eq(header(&a, "content-type"),
+		    "application/json; charset=utf-8");
+		ck_assert_str_eq(json_member(&a, "status"), "400");
+		/* the query chose the format, not Accept */
+		ck_assert_ptr_null(header(&a, "vary"));
+	}
+	/* format=html wins over an Accept that prefers JSON */
+	ask("GET", "/", "format=html&limit=0", "application/json", &a);
+	ck_assert_str_eq(header(&a, "content-type"), "text/html; charset=utf-8");
+	ck_assert_ptr_nonnull(html_id(&a, "error"));
+	/* with no format in the query, Accept decides, and the answer says so */
+	ask("GET", "/", "limit=0", "application/json", &a);
+	ck_assert_str_eq(json_member(&a, "status"), "400");
+	ck_assert_str_eq(header(&a, "vary"), "Accept");
+	ask("GET", "/", "limit=0&format=xml", NULL, &a);
+	ck_assert_ptr_nonnull(html_id(&a, "error"));
+	ck_assert_str_eq(header(&a, "vary"), "Accept");
+	ask("GET", "/nope", "format=json", NULL, &a);
+	ck_assert_int_eq(a.status, 404);
+	ck_assert_str_eq(json_member(&a, "status"), "404");
+	ask("POST", "/", "format=json", NULL, &a);
+	ck_assert_int_eq(a.status, 405);
+	ck_assert_str_eq(json_member(&a, "status"), "405");
+	fake_db_answer(app.db, DB_DOWN, DB_OK);
+	ask("GET", "/", "format=json", NULL, &a);
+	ck_assert_int_eq(a.status, 503);
+	ck_assert_str_eq(json_member(&a, "status"), "503");
+	ask("GET", "/", NULL, "application/json", &a);
+	ck_assert_str_eq(json_member(&a, "status"), "503");
+	ck_assert_str_eq(header(&a, "vary"), "Accept");
+}
+END_TEST
+
+/* A JSON-number column whose value is no number: the page fails. */
+START_TEST(a_number_column_never_turns_string)
+{
+	struct answer a;
+
+	table_begin();
+	table_row(1, "one");
+	put(4);                 /* a row whose id is not a number */
+	put((uint8_t)(2 + 100));
+	put(2);
+	put_text("2x");
+	put(2);
+	put_text("two");
+	table_end(DB_END);
+	fake_db_free(app.db);
+	table_open();
+	ask("GET", "/", "format=json", NULL, &a);
+	ck_assert_int_eq(handled, 0);
+	ck_assert_int_eq(a.status, 500);
+	ck_assert_str_eq(json_member(&a, "status"), "500");
+	/* HTML shows the text as it is */
+	ask("GET", "/", NULL, NULL, &a);
+	ck_assert_int_eq(a.status, 200);
+	ck_assert_str_eq(html_id(&a, "count"), "2 rows");
 }
 END_TEST
 
@@ -503,7 +587,9 @@ suite_app(void)
 	tcase_add_test(tc, other_methods_get_405_with_allow);
 	tcase_add_test(tc, database_down_or_slow_gets_503_and_other_errors_500);
 	tcase_add_test(tc, failure_before_the_first_flush_is_a_clean_error);
-	tcase_add_test(tc, failure_after_the_first_flush_ends_with_the_notice);
+	tcase_add_test(tc, failure_after_the_first_flush_is_cut_off);
+	tcase_add_test(tc, errors_follow_the_format_asked_for);
+	tcase_add_test(tc, a_number_column_never_turns_string);
 	tcase_add_test(tc, health_probes);
 	tcase_add_test(tc, draining_fails_the_probes_and_serves_pages);
 	suite_add_tcase(s, tc);

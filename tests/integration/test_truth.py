@@ -8,6 +8,7 @@ It runs under Debian's python3, whose html5lib parses the pages.
 """
 import decimal
 import json
+import os
 import subprocess
 import threading
 import time
@@ -15,6 +16,7 @@ import unittest
 
 import html5lib
 
+from lib import TOP
 from lib.localstack import Stack
 from lib.page import Page, as_shown_in_html
 from lib.proc import wait_until
@@ -243,6 +245,27 @@ class ValidHtml(unittest.TestCase):
         # JSON carries them as they are: they are valid JSON
         doc = inst.get("/?format=json").json()
         self.assertEqual([row["v"] for row in doc["rows"]], values)
+
+    def test_the_escaper_fuzz_corpus_parses_clean(self):
+        """Every seed of the escaper's fuzz corpus as a row's bytes."""
+        corpus = os.path.join(TOP, "tests", "fuzz", "corpus", "fuzz_escape")
+        seeds = sorted(os.listdir(corpus))
+        values = []
+        for name in seeds:
+            with open(os.path.join(corpus, name), "rb") as f:
+                values.append(f.read()[:60000])
+        STACK.sql("CREATE TABLE seeds (id INT PRIMARY KEY, v MEDIUMBLOB);"
+                  + "".join("INSERT INTO seeds VALUES (%d, UNHEX('%s'));" % (i + 1, v.hex())
+                            for i, v in enumerate(values)) + grant("seeds"))
+        inst = STACK.web_start("seeds", settings={"table": "seeds", "workers": 1})
+        r = inst.get("/?limit=%d" % len(values))
+        self.assertEqual(r.status, 200)
+        self.assertEqual(html5_errors(r.body), [])
+        page = Page(r.text())
+        self.assertEqual(len(page.rows), len(values))
+        for row, v in zip(page.rows, values):
+            want = v.decode("utf-8", errors="replace")
+            self.assertEqual(row[1], as_shown_in_html(want))
 
     def test_demo_page_and_errors_parse_clean(self):
         inst = STACK.web_start("demo-html5")

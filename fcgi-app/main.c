@@ -7,9 +7,8 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <unistd.h>
-
-#include <fcgiapp.h>
 
 #include "config.h"
 #include "db.h"
@@ -30,6 +29,21 @@ work(void *arg)
 	struct ctx *c = arg;
 
 	return worker_run(&c->cfg, &c->host);
+}
+
+/*
+ * Nonzero if fd 0 is a listening socket, as spawn-fcgi hands it over.
+ * Asked here rather than with FCGX_IsCGI, which would initialise libfcgi
+ * in the master and leave its signal handlers to every worker.
+ */
+static int
+listening_on_stdin(void)
+{
+	int on = 0;
+	socklen_t len = sizeof(on);
+
+	return getsockopt(0, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) == 0 &&
+	    on != 0;
 }
 
 static void
@@ -74,7 +88,7 @@ main(int argc, char *argv[])
 		    c.cfg.table, c.cfg.workers);
 		return 0;
 	}
-	if (FCGX_IsCGI()) {
+	if (!listening_on_stdin()) {
 		fprintf(stderr, "fcgi-app: fd 0 is not a listening socket; "
 		    "start it with spawn-fcgi\n");
 		return 1;

@@ -22,6 +22,23 @@ struct slot {
 	long long respawn_at;
 };
 
+/*
+ * In a new worker: stop signals blocked (worker_run lets them in only
+ * while it waits), SIGHUP ignored, so that a hangup of the terminal or a
+ * reload sent to the whole group does not kill it.
+ */
+static int
+worker_mask(void)
+{
+	sigset_t stop;
+
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	return sigprocmask(SIG_BLOCK, &stop, NULL) != 0 ||
+	    signal(SIGHUP, SIG_IGN) == SIG_ERR ? -1 : 0;
+}
+
 static void
 spawn(struct slot *s, const sigset_t *orig, int (*work)(void *), void *arg)
 {
@@ -33,11 +50,16 @@ spawn(struct slot *s, const sigset_t *orig, int (*work)(void *), void *arg)
 		return;
 	}
 	if (pid == 0) {
-		/* a worker outlives no master */
+		/*
+		 * A worker outlives no master.  Stop signals stay blocked
+		 * until the worker has its own handlers (worker_run), so one
+		 * that comes before them is not lost; SIGCHLD and SIGHUP are
+		 * the master's alone.
+		 */
 		if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 ||
-		    getppid() != master)
+		    getppid() != master || sigprocmask(SIG_SETMASK, orig,
+		    NULL) != 0 || worker_mask() != 0)
 			_exit(1);
-		sigprocmask(SIG_SETMASK, orig, NULL);
 		exit(work(arg)); /* exit: sanitizers check at exit */
 	}
 	s->pid = pid;
@@ -117,6 +139,7 @@ supervisor_run(unsigned n, unsigned drain_ms, int (*work)(void *), void *arg)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGHUP);
 	if (sigprocmask(SIG_BLOCK, &set, &orig) != 0)
 		goto out;
 	for (;;) {
@@ -142,6 +165,9 @@ supervisor_run(unsigned n, unsigned drain_ms, int (*work)(void *), void *arg)
 		sig = sigtimedwait(&set, NULL, &tick);
 		if ((sig == SIGTERM || sig == SIGINT) && !stopping)
 			on_stop_signal(sig, drain_ms, &stop_at);
+		if (sig == SIGHUP)
+			log_msg("SIGHUP ignored: the config is read at start; "
+			    "restart the service to read it again");
 		reap(slots, n, stopping);
 	}
 	log_msg("all workers stopped; exiting");

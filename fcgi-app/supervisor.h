@@ -5,7 +5,9 @@
  *
  * With drain_ms > 0, SIGTERM first drains (see drain.h) for that long,
  * so the load balancer stops sending before the workers go; SIGINT, or
- * a second signal, skips what is left of the drain.
+ * a second signal, skips what is left of the drain.  SIGHUP is logged
+ * and ignored.  Workers start with SIGTERM and SIGINT blocked and
+ * SIGHUP ignored.
  */
 #ifndef SUPERVISOR_H
 #define SUPERVISOR_H

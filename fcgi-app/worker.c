@@ -28,6 +28,21 @@ on_stop(int sig)
 	stopping = 1;
 }
 
+/*
+ * FCGX_Init installs libfcgi's own handlers for SIGPIPE and SIGUSR1
+ * (and SIGTERM, which worker_run has taken already), without
+ * SA_RESTART: a signal that lands while libfcgi reads a request ends the
+ * read with EINTR, and libfcgi drops the request.  After it, they are
+ * ignored, and so is SIGHUP: none of them means anything to a worker.
+ */
+static int
+ignore_signals(void)
+{
+	return signal(SIGPIPE, SIG_IGN) == SIG_ERR ||
+	    signal(SIGUSR1, SIG_IGN) == SIG_ERR ||
+	    signal(SIGHUP, SIG_IGN) == SIG_ERR ? -1 : 0;
+}
+
 static int
 fcgx_sink(void *ctx, const char *p, size_t n)
 {
@@ -37,13 +52,22 @@ fcgx_sink(void *ctx, const char *p, size_t n)
 }
 
 /*
+ * After an accept that failed for want of descriptors or memory, the
+ * listening socket is left alone until accept_resume_ms: it stays
+ * readable, and trying again at once would spin.
+ */
+#define ACCEPT_PAUSE_MS 100
+static long long accept_resume_ms;
+
+/*
  * Accepts a connection from the listening socket, bounded in time: a
  * read of its request waits at most request-read-timeout seconds for
  * bytes, a write of its answer response-write-timeout seconds for room,
  * so that a peer that stalls frees the worker.  The bounds belong to
  * the connection, so a worker holding several keeps one for each.
- * Returns the descriptor, -2 if another worker took the connection, or
- * -1 on error.
+ * Returns the descriptor, -2 if another worker took the connection or
+ * none can be taken for now (descriptors or memory ran out: logged, and
+ * the listening socket rests for ACCEPT_PAUSE_MS), or -1 on error.
  */
 static int
 conn_accept(const struct config *cfg)
@@ -52,6 +76,15 @@ conn_accept(const struct config *cfg)
 	struct timeval wt = {(time_t)cfg->response_write_timeout, 0};
 	int fd = accept4(0, NULL, NULL, SOCK_CLOEXEC);
 
+	if (fd < 0 && (errno == EMFILE || errno == ENFILE ||
+	    errno == ENOBUFS || errno == ENOMEM)) {
+		/* out of descriptors or memory for now: wait, then try again */
+		log_rate("accept", clock_ms(), "worker: accept failed: %s; "
+		    "taking no new connection for %d ms", strerror(errno),
+		    ACCEPT_PAUSE_MS);
+		accept_resume_ms = clock_ms() + ACCEPT_PAUSE_MS;
+		return -2;
+	}
 	if (fd < 0)
 		return errno == EAGAIN || errno == EWOULDBLOCK ||
 		    errno == ECONNABORTED || errno == EINTR ? -2 : -1;
@@ -160,6 +193,8 @@ wait_for_work(const sigset_t *waitmask, struct conn *conns, int *ready,
 {
 	struct pollfd p[1 + WORKER_CONNS];
 	int slot[1 + WORKER_CONNS];
+	struct timespec rest, *limit;
+	long long now;
 	int i, n, r;
 
 	for (;;) {
@@ -168,6 +203,16 @@ wait_for_work(const sigset_t *waitmask, struct conn *conns, int *ready,
 		p[n].fd = free_slot(conns) != NULL ? 0 : -1;
 		p[n].events = POLLIN;
 		slot[n++] = -1;
+		/* and not while accepting rests (conn_accept) */
+		now = clock_ms();
+		limit = NULL;
+		if (p[0].fd == 0 && now < accept_resume_ms) {
+			p[0].fd = -1;
+			rest.tv_sec = (time_t)((accept_resume_ms - now) / 1000);
+			rest.tv_nsec = (long)((accept_resume_ms - now) % 1000) *
+			    1000000L;
+			limit = &rest;
+		}
 		for (i = 0; i < WORKER_CONNS; i++) {
 			ready[i] = 0;
 			if (conns[i].fr.ipcFd < 0)
@@ -176,9 +221,11 @@ wait_for_work(const sigset_t *waitmask, struct conn *conns, int *ready,
 			p[n].events = POLLIN;
 			slot[n++] = i;
 		}
-		r = ppoll(p, (nfds_t)n, NULL, waitmask);
+		r = ppoll(p, (nfds_t)n, limit, waitmask);
 		if (stopping)
 			return 1;
+		if (r == 0)
+			continue; /* the rest is over: poll the socket again */
 		if (r > 0) {
 			*listen_ready = (p[0].revents & POLLIN) != 0;
 			for (i = 1; i < n; i++)
@@ -312,8 +359,7 @@ worker_run(const struct config *cfg, const struct hostinfo *host)
 	    sigdelset(&waitmask, SIGTERM) != 0 ||
 	    sigdelset(&waitmask, SIGINT) != 0 ||
 	    sigaction(SIGTERM, &sa, NULL) != 0 ||
-	    sigaction(SIGINT, &sa, NULL) != 0 ||
-	    signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
+	    sigaction(SIGINT, &sa, NULL) != 0) {
 		log_msg("worker: cannot set signal handlers");
 		goto out;
 	}
@@ -329,7 +375,7 @@ worker_run(const struct config *cfg, const struct hostinfo *host)
 	}
 	/* libfcgi's own listening socket: one that never has a connection */
 	idle = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (idle < 0 || FCGX_Init() != 0) {
+	if (idle < 0 || FCGX_Init() != 0 || ignore_signals() != 0) {
 		log_msg("worker: cannot set up libfcgi");
 		goto out;
 	}

@@ -41,6 +41,39 @@ report(char what)
 		_exit(9);
 }
 
+/* Lets the stop signals in, as worker_run does once it is ready. */
+static void
+unblock_stop(void)
+{
+	sigset_t stop;
+
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	if (sigprocmask(SIG_UNBLOCK, &stop, NULL) != 0)
+		_exit(10);
+}
+
+/*
+ * Says S, takes 300 ms to get ready with the stop signals still blocked,
+ * says R, and lets them in: one sent meanwhile stops it then.
+ */
+static int
+slow_start_worker(void *arg)
+{
+	struct timespec ready = {0, 300 * 1000000L}, tick = {0, 20 * 1000000L};
+
+	(void)arg;
+	report('S');
+	while (nanosleep(&ready, &ready) != 0 && errno == EINTR)
+		;
+	report('R');
+	unblock_stop();
+	while (nanosleep(&tick, NULL) == 0 || errno == EINTR)
+		;
+	return 0;
+}
+
 /* Says S when it starts, D once it sees the drain; stops on SIGTERM. */
 static int
 steady_worker(void *arg)
@@ -50,6 +83,7 @@ steady_worker(void *arg)
 
 	(void)arg;
 	report('S');
+	unblock_stop();
 	while (nanosleep(&tick, NULL) == 0 || errno == EINTR) {
 		if (!drained && drain_active()) {
 			report('D');
@@ -255,6 +289,45 @@ START_TEST(a_second_sigterm_ends_the_drain)
 }
 END_TEST
 
+START_TEST(a_stop_signal_before_the_worker_is_ready_waits_for_it)
+{
+	struct master m;
+	long w, r;
+
+	master_start(&m, 1, 0, slow_start_worker);
+	ck_assert_int_eq(next_report(&m, 5000, &w), 'S');
+	ck_assert_int_eq(kill(m.pid, SIGTERM), 0);
+	/* not killed on arrival: the worker got ready, then stopped */
+	ck_assert_int_eq(next_report(&m, 5000, &r), 'R');
+	ck_assert_int_eq(r, w);
+	ck_assert_int_eq(child_wait(m.pid, 5000), 0);
+	ck_assert(gone(w));
+	(void)master_log(&m);
+}
+END_TEST
+
+START_TEST(sighup_is_ignored)
+{
+	struct master m;
+	long w, x;
+	const char *log;
+
+	master_start(&m, 2, 0, steady_worker);
+	ck_assert_int_eq(next_report(&m, 5000, &w), 'S');
+	ck_assert_int_eq(next_report(&m, 5000, &x), 'S');
+	ck_assert_int_eq(kill(m.pid, SIGHUP), 0);
+	ck_assert_int_eq(kill((pid_t)w, SIGHUP), 0);
+	/* no worker died, so none is started */
+	ck_assert_int_eq(next_report(&m, 700, &x), 0);
+	ck_assert(!gone(w) && !gone(m.pid));
+	ck_assert_int_eq(kill(m.pid, SIGTERM), 0);
+	ck_assert_int_eq(child_wait(m.pid, 5000), 0);
+	log = master_log(&m);
+	ck_assert_uint_eq(count_of(log, "SIGHUP ignored"), 1);
+	ck_assert_uint_eq(count_of(log, "starting another"), 0);
+}
+END_TEST
+
 Suite *
 suite_supervisor(void)
 {
@@ -267,6 +340,8 @@ suite_supervisor(void)
 	tcase_add_test(tc, sigterm_drains_first);
 	tcase_add_test(tc, sigint_skips_the_drain);
 	tcase_add_test(tc, a_second_sigterm_ends_the_drain);
+	tcase_add_test(tc, a_stop_signal_before_the_worker_is_ready_waits_for_it);
+	tcase_add_test(tc, sighup_is_ignored);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -35,6 +36,25 @@ pause_ms(long ms)
 
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;
+}
+
+/* 0, or how many connections the worker has descriptors for */
+static int fd_room;
+
+/*
+ * In the worker's child: a limit on descriptors that leaves room for
+ * fd_room connections besides the worker's own socket.
+ */
+static int
+limit_fds(void)
+{
+	struct rlimit rl;
+	int lowest = dup(0);
+
+	if (lowest < 0 || close(lowest) != 0)
+		return -1;
+	rl.rlim_cur = rl.rlim_max = (rlim_t)(lowest + 1 + fd_room);
+	return setrlimit(RLIMIT_NOFILE, &rl);
 }
 
 static void
@@ -82,7 +102,8 @@ worker_start(void)
 		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 ||
 		    dup2(l, 0) != 0 || fd < 0 || dup2(fd, STDERR_FILENO) < 0 ||
 		    signal(SIGTERM, SIG_DFL) == SIG_ERR ||
-		    signal(SIGINT, SIG_DFL) == SIG_ERR)
+		    signal(SIGINT, SIG_DFL) == SIG_ERR ||
+		    (fd_room > 0 && limit_fds() != 0))
 			_exit(8);
 		exit(worker_run(&cfg, &host)); /* exit: gcov writes at exit */
 	}
@@ -225,6 +246,77 @@ START_TEST(a_stop_signal_during_a_request_waits_for_the_answer)
 }
 END_TEST
 
+/*
+ * SIGUSR1 and SIGHUP while a request is read: libfcgi's own handler
+ * would end the read with EINTR and drop the request.
+ */
+START_TEST(other_signals_during_a_request_change_nothing)
+{
+	static const int sigs[] = {SIGUSR1, SIGHUP, SIGPIPE};
+	unsigned char req[512];
+	char out[4096];
+	size_t n = fcgi_get(req, "/healthz"), i;
+	int s;
+
+	worker_start();
+	pause_ms(200);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		s = connect_worker();
+		send_all(s, req, n / 2);
+		pause_ms(200); /* it has accepted and reads the request */
+		ck_assert_int_eq(kill(worker, sigs[i]), 0);
+		pause_ms(100);
+		send_all(s, req + n / 2, n - n / 2);
+		ck_assert_msg(fcgi_read(s, out, sizeof(out), 5000) == 0,
+		    "signal %d dropped the request", sigs[i]);
+		ck_assert_msg(strncmp(out, "Status: 200 OK\r\n", 16) == 0,
+		    "got: %s", out);
+		close(s);
+	}
+	ck_assert_int_eq(kill(worker, SIGTERM), 0);
+	ck_assert_int_eq(worker_wait(5000), 0);
+}
+END_TEST
+
+/*
+ * Descriptors run out: the worker, with room for one connection, holds
+ * one that nginx keeps (FCGI_KEEP_CONN) and is offered a second.  It
+ * must not end, which would reset the kept one, but serve the second
+ * once the first is closed.
+ */
+START_TEST(running_out_of_descriptors_does_not_end_the_worker)
+{
+	unsigned char req[512];
+	char out[4096];
+	size_t n = fcgi_get(req, "/healthz");
+	int first, second;
+
+	fd_room = 1;
+	worker_start();
+	fd_room = 0;
+	first = connect_worker();
+	req[10] = 1; /* FCGI_KEEP_CONN in the begin record's flags */
+	send_all(first, req, n);
+	ck_assert_int_eq(fcgi_read(first, out, sizeof(out), 5000), 0);
+	second = connect_worker();
+	pause_ms(300); /* its accept fails, and fails again */
+	send_all(first, req, n); /* the kept one still serves */
+	ck_assert_int_eq(fcgi_read(first, out, sizeof(out), 5000), 0);
+	ck_assert_str_eq(strstr(out, "\r\n\r\n") + 4, "ok\n");
+	close(first);
+	req[10] = 0;
+	send_all(second, req, n);
+	ck_assert_int_eq(fcgi_read(second, out, sizeof(out), 5000), 0);
+	ck_assert_str_eq(strstr(out, "\r\n\r\n") + 4, "ok\n");
+	close(second);
+	ck_assert_msg(count_of(file_text(log_path), "accept failed: Too "
+	    "many open files; taking no new connection for 100 ms") == 1,
+	    "log: %s", file_text(log_path));
+	ck_assert_int_eq(kill(worker, SIGTERM), 0);
+	ck_assert_int_eq(worker_wait(3000), 0);
+}
+END_TEST
+
 START_TEST(an_idle_worker_stops_at_once)
 {
 	worker_start();
@@ -292,6 +384,8 @@ suite_worker(void)
 
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, a_stop_signal_during_a_request_waits_for_the_answer);
+	tcase_add_test(tc, other_signals_during_a_request_change_nothing);
+	tcase_add_test(tc, running_out_of_descriptors_does_not_end_the_worker);
 	tcase_add_test(tc, an_idle_worker_stops_at_once);
 	tcase_add_test(tc, a_worker_serves_one_request_after_another);
 	tcase_add_test(tc, a_stalled_request_frees_the_worker);

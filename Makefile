@@ -9,7 +9,7 @@ V         ?=
 Q         := $(if $(V),,@)
 
 SRC_DIR   := fcgi-app
-LIB_SRCS  := app.c clock.c config.c db.c dbcell.c dbtext.c drain.c hostinfo.c \
+LIB_SRCS  := app.c clock.c config.c db.c dbcell.c dbtext.c dbtls.c drain.c hostinfo.c \
              html.c http.c json.c keepalive.c log.c out.c page.c privs.c \
              supervisor.c utf8.c worker.c
 LIB_OBJS  := $(addprefix $(BUILD)/obj/,$(LIB_SRCS:.c=.o))
@@ -47,7 +47,8 @@ CFLAGS   ?=
 CPPFLAGS += -D_DEFAULT_SOURCE
 ALL_CFLAGS  = -std=c11 $(OPT) $(WARN) $(HARDEN) $(CPPFLAGS) $(CFLAGS) \
               $(MARIADB_CFLAGS) -MMD -MP
-LIBS      = -lfcgi $(MARIADB_LIBS)
+# libcrypto: dbtls.c clears OpenSSL's error queue, which Connector/C reads
+LIBS      = -lfcgi $(MARIADB_LIBS) -lcrypto
 
 # The build's id, sent on every answer (X-Fcgi-App-Build); app.o is
 # rebuilt when it changes.  make cluster-rollout builds a second one.

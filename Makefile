@@ -47,8 +47,7 @@ CFLAGS   ?=
 CPPFLAGS += -D_DEFAULT_SOURCE
 ALL_CFLAGS  = -std=c11 $(OPT) $(WARN) $(HARDEN) $(CPPFLAGS) $(CFLAGS) \
               $(MARIADB_CFLAGS) -MMD -MP
-# libcrypto: dbtls.c clears OpenSSL's error queue, which Connector/C reads
-LIBS      = -lfcgi $(MARIADB_LIBS) -lcrypto
+LIBS      = -lfcgi $(MARIADB_LIBS)
 
 # The build's id, sent on every answer (X-Fcgi-App-Build); app.o is
 # rebuilt when it changes.  make cluster-rollout builds a second one.

@@ -292,7 +292,6 @@ db_connect(struct db *db)
 		rc = DB_ERROR;
 		goto out;
 	}
-	dbtls_clear_errors();
 	if (mysql_real_connect(db->mysql, NULL, NULL, NULL, NULL, 0, NULL,
 	    0) == NULL) {
 		unreachable = 1;

@@ -1,18 +1,9 @@
 /*
- * dbtls: the TLS error state before a connect and the options read back
- * after it (dbtls.h).
+ * dbtls: the connection's options read back after connecting (dbtls.h).
  */
 #include "dbtls.h"
 
-#include <openssl/err.h>
-
 #include "log.h"
-
-void
-dbtls_clear_errors(void)
-{
-	ERR_clear_error();
-}
 
 /* Logs that [client] changed option name, and returns -1. */
 static int

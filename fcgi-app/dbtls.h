@@ -1,8 +1,7 @@
 /*
- * dbtls: what the client library must not be left to decide on a
- * connection: the thread's TLS error state before connecting, and,
- * after it, the options the program set, read back as the library
- * holds them once it has read the option file's [client] group.
+ * dbtls: the options the program sets on a connection, read back after
+ * connecting, as the library holds them once it has read the option
+ * file's [client] group.
  */
 #ifndef DBTLS_H
 #define DBTLS_H
@@ -10,14 +9,6 @@
 #include <mysql.h>
 
 #include "config.h"
-
-/*
- * Empties this thread's OpenSSL error queue.  Connector/C looks at it
- * after a TLS handshake step, so an entry left there by a connection
- * that ended without a close_notify fails the next handshake.  Called
- * before every connect.
- */
-void dbtls_clear_errors(void);
 
 /*
  * 0 if the connected handle m still has the options cfg asks for; -1

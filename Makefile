@@ -9,7 +9,7 @@ V         ?=
 Q         := $(if $(V),,@)
 
 SRC_DIR   := fcgi-app
-LIB_SRCS  := app.c clock.c config.c db.c dbcell.c dbtext.c drain.c hostinfo.c \
+LIB_SRCS  := app.c clock.c config.c db.c dbcell.c dbtext.c dbtls.c drain.c hostinfo.c \
              html.c http.c json.c keepalive.c log.c out.c page.c privs.c \
              supervisor.c utf8.c worker.c
 LIB_OBJS  := $(addprefix $(BUILD)/obj/,$(LIB_SRCS:.c=.o))

@@ -13,6 +13,7 @@
 #include <mysqld_error.h>
 
 #include "clock.h"
+#include "dbtls.h"
 #include "log.h"
 
 /* What an op returns when the table no longer has the shape bound. */
@@ -34,7 +35,10 @@ db_library_end(void)
  * DB_FAULT_LOST: errors after which the connection, or the statement
  * prepared on it, is no longer usable and a new one may work: the
  * connection is gone, or the table changed shape under the prepared
- * statement.  DB_FAULT_SLOW: a database that is up but did not finish in
+ * statement.  A TLS error on an open connection is one that went away
+ * without a close_notify (a server that failed over or was killed):
+ * Connector/C reports it as CR_SSL_CONNECTION_ERROR, not as lost.
+ * DB_FAULT_SLOW: a database that is up but did not finish in
  * time, by the server's own statement time limit (set by db_limit_time)
  * or a lock wait; the connection stays usable.
  */
@@ -49,6 +53,7 @@ db_fault_of(unsigned e)
 	case CR_SERVER_GONE_ERROR:
 	case CR_SERVER_LOST:
 	case CR_SERVER_LOST_EXTENDED:
+	case CR_SSL_CONNECTION_ERROR:
 	case CR_COMMANDS_OUT_OF_SYNC:
 	case ER_CONNECTION_KILLED:
 	case ER_SERVER_SHUTDOWN:
@@ -301,6 +306,10 @@ db_connect(struct db *db)
 	if (cfg->require_tls && mysql_get_ssl_cipher(db->mysql) == NULL) {
 		log_rate("tls", clock_ms(),
 		    "require-tls is on but the connection is not encrypted");
+		rc = DB_ERROR;
+		goto out;
+	}
+	if (dbtls_check_options(db->mysql, cfg) != 0) {
 		rc = DB_ERROR;
 		goto out;
 	}

@@ -89,6 +89,14 @@ FCGI_APP_BIN=$top/build/asan/fcgi-app \
     /usr/bin/python3 tests/pyrun.py tests/integration/test_truth.py
 run_counted "the page in a browser (Chromium, axe-core)" tests/browser/run.sh
 run_counted "TLS to the database (own CA)" python3 tests/pyrun.py tests/integration/test_tls.py
+FCGI_APP_TEST_DB=mysql84 \
+    run_counted "integration through the MySQL 8.4 stand-in (TLS)" \
+    python3 tests/pyrun.py tests/integration/test_service.py
+run_counted "MySQL 8.4's authentication (stand-in, TLS)" \
+    python3 tests/pyrun.py tests/integration/test_mysql84.py
+FCGI_APP_BIN=$top/build/asan/fcgi-app \
+    run_counted "MySQL 8.4's authentication (stand-in, TLS, ASan+UBSan)" \
+    python3 tests/pyrun.py tests/integration/test_mysql84.py
 
 run_counted "bad input through nginx" python3 tests/pyrun.py tests/badinput/test_bad_input.py
 FCGI_APP_BIN=$top/build/asan/fcgi-app \

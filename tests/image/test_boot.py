@@ -7,7 +7,9 @@ Nothing of the test runs in the guest before the user data is done:
 cloud-init runs it, fcgi-app-configure writes the config from the SSM
 stand-in, systemd starts fcgi-app and nginx, and the user data signals
 the CloudFormation stand-in.  The page then comes from the host's MariaDB
-over verified TLS.  Then, over SSH: the units, their hardening and the
+through the MySQL 8.4 stand-in (tests/lib/mysql84.py): verified TLS and
+caching_sha2_password, as RDS for MySQL 8.4 answers, so the client's
+plugin loads under the hardened unit.  Then, over SSH: the units, their hardening and the
 processes; a reboot; a stop under load; and a second instance whose SSM
 parameter is missing.
 
@@ -33,6 +35,7 @@ import yaml
 
 from lib import TOP
 from lib.localstack import Stack
+from lib.mysql84 import Proxy
 from lib.page import Page
 from lib.proc import free_port
 from lib.tls import make_server
@@ -60,6 +63,7 @@ class Run:
         self.dir = tempfile.mkdtemp(prefix="fcgi-app-boot-", dir="/var/tmp")
         os.chmod(self.dir, 0o711)
         self.stack = None
+        self.proxy = None  # the MySQL 8.4 stand-in in front of MariaDB
         self.guests = []
         self.procs = []
         self.times = {}
@@ -73,6 +77,8 @@ class Run:
                 p.wait(10)
             except subprocess.TimeoutExpired:
                 p.kill()
+        if self.proxy is not None:
+            self.proxy.stop()
         if self.stack is not None:
             try:
                 self.stack.db_stop()
@@ -136,7 +142,7 @@ def boot(name, instance_id, zone, params, mac):
               "tls_cert": os.path.join(T.cfn_tls, "server-cert.pem"),
               "tls_key": os.path.join(T.cfn_tls, "server-key.pem")}
     sdir, log = start_standin(name, d_meta, params)
-    g = Guest(name, T.dir, IMAGE, T.accel, T.db_port, sdir, instance_id, mac, T.ssh_key)
+    g = Guest(name, T.dir, IMAGE, T.accel, T.proxy.port, sdir, instance_id, mac, T.ssh_key)
     g.calls = log
     g.zone = zone
     T.guests.append(g)
@@ -202,6 +208,8 @@ def setUpModule():
             T.stack.db_load()
             T.stack.sql("SET @app_password = %s;\n%s" % (
                 sql_string(PASSWORD), open(os.path.join(TOP, "sql", "grants.sql")).read()))
+            T.proxy = Proxy(("127.0.0.1", T.db_port),
+                            lambda user: PASSWORD if user == "fcgi_app" else None, T.db_tls)
         T.ssh_key = os.path.join(T.dir, "id_ed25519")
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "boot test",
                         "-f", T.ssh_key], check=True, timeout=30)
@@ -251,12 +259,6 @@ def header(guest, path, name, timeout=30):
         c.close()
 
 
-def ssl_accepts():
-    out = T.stack.sql("SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS "
-                      "WHERE VARIABLE_NAME = 'SSL_ACCEPTS';")
-    return int(out.split("\n")[1])
-
-
 def check_level():
     """The exposure level that make packer-check enforces."""
     with open(os.path.join(TOP, "packer", "check.sh")) as f:
@@ -296,8 +298,14 @@ class A_FirstBoot(unittest.TestCase, PageChecks):
         self.assertTrue(s["signed"] and s["tls"], s)
 
     def test_2_page_from_the_host_over_verified_tls(self):
-        before = ssl_accepts()
-        self.assertGreater(before, 0)  # the workers connected with TLS
+        s = T.proxy.snapshot()
+        # the workers connected with TLS, through caching_sha2_password's
+        # full authentication, and took the MySQL branch
+        self.assertGreater(s["tls"], 0, s)
+        self.assertGreaterEqual(s["full_auth"], 1, s)
+        self.assertEqual(set(s["plugins"]), {"caching_sha2_password"}, s)
+        self.assertGreater(len(s["limits"]), 0, s)
+        self.assertEqual(s["denied"], 0, s)
         self.assert_page(T.a)
         cnf = T.a.ssh("sudo cat /etc/fcgi-app/fcgi-app.cnf")
         lines = cnf.splitlines()

@@ -2,7 +2,10 @@
 certificate from a CA this test makes, and the program with
 require-tls = on and that CA as ssl-ca.  A verified connection serves;
 a certificate from another CA, a certificate for another name, and a
-server without TLS are each refused, with a log line that says why."""
+server without TLS are each refused, with a log line that says why.  So
+is a [client] group that undoes what [fcgi-app] set (the client library
+reads it inside mysql_real_connect, after the program's own options):
+the program reads each option back once connected."""
 import os
 import unittest
 
@@ -59,11 +62,14 @@ def ssl_accepts():
     return int(out.split("\n")[1])
 
 
-def web(name):
-    """The program over TCP with TLS required, trusting only our CA."""
-    return STACK.web_start(name, settings={"workers": 1, "require-tls": "on"}, client={
+def web(name, client=None, settings=None):
+    """The program over TCP with TLS required, trusting only our CA;
+    client adds to or replaces its [client] options, settings its
+    [fcgi-app] ones."""
+    return STACK.web_start(name, settings=dict({"workers": 1, "require-tls": "on"},
+                                               **(settings or {})), client=dict({
         "host": "127.0.0.1", "port": PORT,
-        "ssl-ca": os.path.join(CERTS, "ca", "ca.pem")})
+        "ssl-ca": os.path.join(CERTS, "ca", "ca.pem")}, **(client or {})))
 
 
 class Tls(unittest.TestCase):
@@ -106,6 +112,58 @@ class Tls(unittest.TestCase):
         serve: the refusals came from the certificates alone."""
         db_restart("good")
         inst = web("good-again")
+        self.assertEqual(len(Page(inst.get("/").text()).rows), 10)
+
+
+class ClientGroupCannotUndoTls(unittest.TestCase):
+    """Each [client] option that would override [fcgi-app]: the worker's
+    first connect is refused, and until reconnect-delay-ms has passed (a
+    minute here) the pages get 500, a setup failure that no retry mends,
+    and the probe 503; the log names the option, once."""
+
+    @classmethod
+    def setUpClass(cls):
+        db_restart("good")
+
+    def refused(self, name, option, value):
+        inst = web(name, client={option: value}, settings={"reconnect-delay-ms": 60000})
+        for path in ("/", "/?format=json", "/"):
+            r = inst.get(path)
+            self.assertEqual(r.status, 500, path)
+            self.assertIsNone(r.header("retry-after"))
+        self.assertEqual(inst.get("/readyz").status, 503)
+        log = inst.log()
+        self.assertEqual(log.count("refusing the database connection: [client] %s "
+                                   "overrides what [fcgi-app] sets" % option), 1)
+        self.assertNotIn("database connection restored", log)
+        STACK.web_stop(inst)
+
+    def test_ssl_verify_server_cert_off(self):
+        self.refused("no-verify", "ssl-verify-server-cert", "0")
+
+    def test_ssl_enforce_off_cannot_turn_tls_off(self):
+        """Connector/C turns TLS back on at the handshake while ssl-ca is
+        set, and reads the option back as on: the page is served, over a
+        verified TLS connection."""
+        before = ssl_accepts()
+        inst = web("no-enforce", client={"ssl-enforce": "0"})
+        self.assertEqual(len(Page(inst.get("/").text()).rows), 10)
+        self.assertGreater(ssl_accepts(), before)
+        self.assertNotIn("refusing", inst.log())
+
+    def test_connect_timeout(self):
+        self.refused("connect-timeout", "connect-timeout", "60")
+
+    def test_reconnect(self):
+        self.refused("reconnect", "reconnect", "1")
+
+    def test_init_command(self):
+        self.refused("init-command", "init-command", "SET SESSION max_statement_time = 0")
+
+    def test_the_same_values_serve(self):
+        """[client] values equal to what the program sets are no override."""
+        inst = web("same", client={"ssl-verify-server-cert": "1", "ssl-enforce": "1",
+                                   "connect-timeout": "2", "reconnect": "0"})
         self.assertEqual(len(Page(inst.get("/").text()).rows), 10)
 
 

@@ -2,6 +2,13 @@
 
 MariaDB (scripts/db.sh), fcgi-app under spawn-fcgi and nginx
 (scripts/web.sh) run in a temporary state folder on loopback ports.
+
+With FCGI_APP_TEST_DB=mysql84 in the environment (or Stack(mysql84=True))
+the program reaches MariaDB through the MySQL 8.4 stand-in
+(lib/mysql84.py) over TLS, as it reaches RDS: MariaDB listens on a
+loopback port, the stand-in in front of it speaks caching_sha2_password
+with a certificate from a CA of the stack's own, and every instance gets
+host, port and that CA in [client] and require-tls = on.
 """
 import http.client
 import json
@@ -12,7 +19,9 @@ import socket
 import tempfile
 
 from . import SCRIPTS, TOP
+from .mysql84 import QUERY_TIMEOUT_MESSAGE, Proxy
 from .proc import children_of, free_port, pid_of, run
+from .tls import make_ca, make_server
 
 BINARY = os.environ.get("FCGI_APP_BIN", os.path.join(TOP, "build", "fcgi-app"))
 # what AddressSanitizer, LeakSanitizer and UBSan write when they report
@@ -24,16 +33,60 @@ __all__ = ["BINARY", "Instance", "Response", "Stack", "free_port"]
 class Stack:
     """One database and one or more web instances sharing it."""
 
-    def __init__(self):
+    def __init__(self, mysql84=None):
         self.dir = tempfile.mkdtemp(prefix="fcgi-app-test-")
         os.chmod(self.dir, 0o711)
         self.db_state = os.path.join(self.dir, "a")
         self.instances = []
         self.stopped = []  # instances web_stop took away
+        if mysql84 is None:
+            mysql84 = os.environ.get("FCGI_APP_TEST_DB") == "mysql84"
+        self.mysql84 = mysql84
+        self.proxy = None  # the MySQL 8.4 stand-in, once the database runs
+        self.db_port = free_port() if mysql84 else None
+        self.certs = os.path.join(self.dir, "certs")
 
     # --- database -------------------------------------------------------
     def db_start(self):
-        run(os.path.join(SCRIPTS, "db.sh"), "start", self.db_state)
+        env = {"DB_PORT": str(self.db_port)} if self.mysql84 else None
+        run(os.path.join(SCRIPTS, "db.sh"), "start", self.db_state, env=env)
+        if self.mysql84 and self.proxy is None:
+            make_ca(os.path.join(self.certs, "ca"))
+            make_server(os.path.join(self.certs, "server"), os.path.join(self.certs, "ca"))
+            self.proxy = Proxy(("127.0.0.1", self.db_port), self.password_of,
+                               os.path.join(self.certs, "server"))
+
+    def password_of(self, user):
+        """The app user's password as db.sh load set it, or None."""
+        try:
+            with open(os.path.join(self.db_state, "fcgi-app.cnf")) as f:
+                text = f.read()
+        except OSError:
+            return None
+        m = re.search(r"(?m)^user = (.*)$", text)
+        pw = re.search(r"(?m)^password = (.*)$", text)
+        return pw.group(1) if m and pw and m.group(1) == user else None
+
+    @property
+    def timeout_message(self):
+        """The server's message when its statement time limit stops a
+        query: MariaDB's, or MySQL's as the stand-in sends it."""
+        if self.mysql84:
+            return QUERY_TIMEOUT_MESSAGE
+        return "Query execution was interrupted (max_statement_time exceeded)"
+
+    def plaintext_client(self):
+        """[client] options that reach the database without TLS: the
+        socket, or MariaDB's own port past the stand-in."""
+        return {"port": self.db_port} if self.mysql84 else {}
+
+    def db_client(self):
+        """[client] options that reach the database the stack's way: {}
+        on the socket, or host, port and CA of the MySQL 8.4 stand-in."""
+        if not self.mysql84:
+            return {}
+        return {"host": "127.0.0.1", "port": self.proxy.port,
+                "ssl-ca": os.path.join(self.certs, "ca", "ca.pem")}
 
     def db_load(self):
         run(os.path.join(SCRIPTS, "db.sh"), "load", self.db_state)
@@ -68,17 +121,26 @@ class Stack:
     def web_start(self, name="a", settings=None, client=None, binary=BINARY):
         """Starts nginx + fcgi-app with the database's config, plus
         [fcgi-app] settings (a dict) that replace or add to it, and
-        [client] options (a dict) added to that group."""
+        [client] options (a dict) that replace or add to that group's."""
         state = os.path.join(self.dir, name)
         os.makedirs(state, exist_ok=True)
         os.chmod(state, 0o711)
         cnf = os.path.join(state, "fcgi-app.cnf")
         src = os.path.join(self.db_state, "fcgi-app.cnf")
+        if self.mysql84:
+            client = dict(self.db_client(), **(client or {}))
+            settings = dict({"require-tls": "on"}, **(settings or {}))
         if settings or client or cnf != src:
             with open(src) as f:
                 text = f.read()
             for k, v in (client or {}).items():
-                text = text.replace("[client]\n", "[client]\n%s = %s\n" % (k, v), 1)
+                line = "%s = %s" % (k, v)
+                text, n = re.subn(r"(?m)^%s = .*$" % re.escape(k), lambda m: line, text,
+                                  count=1)
+                if n == 0:  # at the end of [client], after what it holds
+                    text = re.sub(r"(?ms)^(\[client\]\n.*?)(\n*(?=^\[)|\Z)",
+                                  lambda m: m.group(1).rstrip("\n") + "\n" + line + "\n"
+                                  + m.group(2), text, count=1)
             for k, v in (settings or {}).items():
                 line = "%s = %s" % (k, v)
                 text, n = re.subn(r"(?m)^%s = .*$" % re.escape(k), line, text)
@@ -111,6 +173,8 @@ class Stack:
             self.db_stop()
         except Exception as e:
             print("teardown:", e)
+        if self.proxy is not None:
+            self.proxy.stop()
 
     def cleanup(self):
         shutil.rmtree(self.dir, ignore_errors=True)

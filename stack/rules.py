@@ -18,6 +18,7 @@ import yaml
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from check import Loader  # noqa: E402
+import rds  # noqa: E402
 
 # the account ALB access logs come from in ap-northeast-2
 ELB_LOG_ACCOUNT = "600734575887"
@@ -241,8 +242,7 @@ def rule_database(T):
     out = []
     for name in T.of_type("AWS::RDS::DBInstance"):
         p = T.props(name)
-        if p.get("Engine") != "mysql" or not str(p.get("EngineVersion", "")).startswith("8.0"):
-            out.append(("rds-mysql-8.0", "%s must be MySQL 8.0" % name))
+        out += rule_engine_version(T, name, p)
         if not true(p.get("StorageEncrypted")):
             out.append(("rds-encrypted", "%s: StorageEncrypted must be true" % name))
         if not T.always(p.get("PubliclyAccessible", False), lambda v: v in (False, "false")):
@@ -270,6 +270,33 @@ def rule_database(T):
                         k in r for k in ("CidrIp", "CidrIpv6", "SourcePrefixListId")):
                     out.append(("rds-security-group", "%s takes traffic from addresses, not "
                                 "only from a security group" % sgname))
+    return out
+
+
+def rule_engine_version(T, name, p):
+    """MySQL, its version a parameter whose every value is in RDS
+    standard support today (stack/rds.json), and a parameter group of
+    the same family that requires TLS."""
+    out = []
+    version = p.get("EngineVersion")
+    if p.get("Engine") != "mysql" or T.param(version) is None:
+        return [("rds-engine-version", "%s: Engine must be mysql and EngineVersion a "
+                 "parameter" % name)]
+    for v in T.values(version):
+        problem = rds.support_problem(v)
+        if problem:
+            out.append(("rds-engine-version", "%s: %s" % (name, problem)))
+    group = p.get("DBParameterGroupName")
+    if not T.refers_to(group, "AWS::RDS::DBParameterGroup"):
+        return out + [("rds-require-tls", "%s must use the stack's own DB parameter group"
+                       % name)]
+    g = T.props(group["Ref"])
+    if g.get("Family") != {"Fn::Sub": "mysql${%s}" % version["Ref"]}:
+        out.append(("rds-require-tls", "%s: the parameter group's Family must be "
+                    "mysql${%s}, the engine's" % (group["Ref"], version["Ref"])))
+    if str((g.get("Parameters") or {}).get("require_secure_transport")).upper() not in ("1", "ON"):
+        out.append(("rds-require-tls", "%s must set require_secure_transport to 1 (ON)"
+                    % group["Ref"]))
     return out
 
 

@@ -15,6 +15,7 @@ from lib import TOP
 
 sys.path.insert(0, os.path.join(TOP, "stack"))  # the checker under test
 import check  # noqa: E402
+import rds  # noqa: E402
 import rules  # noqa: E402
 
 TEMPLATE = os.path.join(TOP, "stack", "fcgi-app.yaml")
@@ -47,13 +48,17 @@ def source(path=TEMPLATE):
         return f.read()
 
 
-def run_rules(text):
-    """Runs stack/rules.py on a template text; returns (exit status, output)."""
+def run_rules(text, today=None):
+    """Runs stack/rules.py on a template text, on the date today
+    (RDS_TODAY) if given; returns (exit status, output)."""
+    env = dict(os.environ)
+    if today:
+        env["RDS_TODAY"] = today
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
         f.write(text)
     try:
         p = subprocess.run([sys.executable, os.path.join(TOP, "stack", "rules.py"), f.name],
-                           capture_output=True, text=True, timeout=120)
+                           capture_output=True, text=True, timeout=120, env=env)
         return p.returncode, p.stdout + p.stderr
     finally:
         os.unlink(f.name)
@@ -338,7 +343,14 @@ class Rules(unittest.TestCase):
                  "      DeletionProtection: true", "rds-parameters"),
                 ("      ManageMasterUserPassword: true", "      MasterUserPassword: changeme",
                  "rds-managed-password"),
-                ('      EngineVersion: "8.0"', '      EngineVersion: "5.7"', "rds-mysql-8.0"),
+                ("      EngineVersion: !Ref EngineVersion", '      EngineVersion: "8.4"',
+                 "rds-engine-version"),
+                ("      Engine: mysql", "      Engine: mariadb", "rds-engine-version"),
+                ("      DBParameterGroupName: !Ref ParameterGroup\n", "", "rds-require-tls"),
+                ('        require_secure_transport: "1"', '        require_secure_transport: "0"',
+                 "rds-require-tls"),
+                ("      Family: !Sub mysql${EngineVersion}", "      Family: mysql8.0",
+                 "rds-require-tls"),
                 ("      SourceSecurityGroupId: !Ref LoaderSecurityGroup",
                  "      CidrIp: 10.0.0.0/16", "rds-security-group"),
                 ("      MetricName: FreeStorageSpace", "      MetricName: ReadIOPS", "alarms"),
@@ -346,6 +358,42 @@ class Rules(unittest.TestCase):
                 ("          HttpPutResponseHopLimit: 1", "          HttpPutResponseHopLimit: 3",
                  "imdsv2")):
             self.broken(DATABASE, old, new, rule)
+
+    def test_engine_version_in_standard_support(self):
+        """8.4 passes today and on its last day of standard support, and
+        fails the day after; 8.0 passed on 2026-07-31 and fails from
+        2026-08-01 (and today); a version stack/rds.json does not know fails."""
+        text = source(DATABASE)
+        old = '    Default: "8.4"\n    AllowedValues: ["8.4"]'
+        self.assertIn(old, text)
+        v80 = text.replace(old, '    Default: "8.0"\n    AllowedValues: ["8.0"]', 1)
+        for tmpl, today, ok in ((text, None, True), (text, "2029-07-31", True),
+                                (text, "2029-08-01", False), (v80, "2026-07-31", True),
+                                (v80, "2026-08-01", False), (v80, None, False)):
+            rc, out = run_rules(tmpl, today)
+            self.assertEqual(rc, 0 if ok else 1, (today, out))
+            if not ok:
+                self.assertIn(": rds-engine-version: ", out)
+                self.assertIn("left RDS standard support", out)
+        # an allowed value, not only the default, must be supported too
+        rc, out = run_rules(text.replace(old, '    Default: "8.4"\n    AllowedValues: ["8.4", '
+                                         '"8.0"]', 1))
+        self.assertEqual(rc, 1, out)
+        self.assertIn("MySQL 8.0 left RDS standard support on 2026-07-31", out)
+        rc, out = run_rules(text.replace(old, '    Default: "9.9"\n    AllowedValues: ["9.9"]', 1))
+        self.assertEqual(rc, 1, out)
+        self.assertIn("engine version '9.9' is not in stack/rds.json", out)
+
+    def test_support_dates_come_from_the_table(self):
+        """rds.support_problem reads stack/rds.json: the day a major
+        version leaves standard support is the day after its date there."""
+        import datetime
+        for m, v in rds.table()["versions"]["majors"].items():
+            end = datetime.date.fromisoformat(v["end_of_standard_support"])
+            self.assertIsNone(rds.support_problem(m, end))
+            self.assertIsNotNone(rds.support_problem(m + ".1", end + datetime.timedelta(days=1)))
+        self.assertEqual(rds.table()["versions"]["majors"]["8.0"]["end_of_standard_support"],
+                         "2026-07-31")
 
     # --- the network
     def test_network_rules(self):

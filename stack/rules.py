@@ -237,6 +237,57 @@ def rule_launch_templates(T):
     return out
 
 
+# the log actions the CloudWatch agent needs on groups that exist
+AGENT_LOG_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"}
+
+
+def rule_instance_logs(T):
+    """A stack with instances ships their logs: log groups with a
+    retention parameter, and the instances' role may write to those
+    groups, and only the agent's actions, and nothing on "*"."""
+    if not T.of_type("AWS::EC2::LaunchTemplate") or \
+            not T.of_type("AWS::AutoScaling::AutoScalingGroup"):
+        return []
+    out = []
+    groups = T.of_type("AWS::Logs::LogGroup")
+    if len(groups) < 3:
+        out.append(("instance-logs", "want log groups for the journal and nginx's access "
+                    "and error logs, got %d" % len(groups)))
+    for name in groups:
+        if T.param(T.props(name).get("RetentionInDays")) is None:
+            out.append(("instance-logs", "%s: RetentionInDays must be a parameter" % name))
+    granted = set()
+    for rname in T.of_type("AWS::IAM::Role"):
+        for pol in T.props(rname).get("Policies") or []:
+            for st in (pol.get("PolicyDocument") or {}).get("Statement") or []:
+                actions = st.get("Action")
+                actions = [actions] if isinstance(actions, str) else list(actions or [])
+                logs = [a for a in actions if str(a).startswith("logs:")]
+                if not logs:
+                    continue
+                res = st.get("Resource")
+                res = [res] if not isinstance(res, list) else res
+                extra = set(logs) - AGENT_LOG_ACTIONS
+                if extra:
+                    out.append(("instance-logs-least-privilege", "%s may %s: more than the "
+                                "agent needs" % (rname, ", ".join(sorted(extra)))))
+                for r in res:
+                    ok = isinstance(r, dict) and list(r) == ["Fn::GetAtt"] and \
+                        r["Fn::GetAtt"][0] in groups and r["Fn::GetAtt"][1] == "Arn"
+                    if not ok:
+                        out.append(("instance-logs-least-privilege", "%s: log actions on %r, "
+                                    "not only on the stack's log groups" % (rname, r)))
+                    else:
+                        granted.add(r["Fn::GetAtt"][0])
+                if set(logs) == AGENT_LOG_ACTIONS:
+                    continue
+                out.append(("instance-logs", "%s: a log statement must allow %s" % (
+                    rname, ", ".join(sorted(AGENT_LOG_ACTIONS)))))
+    for name in sorted(set(groups) - granted):
+        out.append(("instance-logs", "the instances' role may not write to %s" % name))
+    return out
+
+
 # --- the database ---------------------------------------------------------
 def rule_database(T):
     out = []
@@ -340,7 +391,8 @@ def rule_network(T):
 
 
 RULES = [rule_alb_hardening, rule_alb_access_logs, rule_log_bucket, rule_tls, rule_waf,
-         rule_alarms, rule_asg_notifications, rule_launch_templates, rule_database,
+         rule_alarms, rule_asg_notifications, rule_launch_templates, rule_instance_logs,
+         rule_database,
          rule_network]
 
 

@@ -97,7 +97,7 @@ def launch_template_user_data():
     sub = t["Resources"]["LaunchTemplate"]["Properties"]["LaunchTemplateData"][
         "UserData"]["Fn::Base64"]["Fn::Sub"]
     text = (sub.replace("${SsmPath}", SSM_PATH).replace("${AWS::StackName}", STACK_NAME)
-            .replace("${AWS::Region}", REGION))
+            .replace("${AWS::Region}", REGION).replace("${DbConnectionsPerInstance}", "8"))
     assert "${" not in text, text
     last = "export FCGI_APP_REGION='%s'\n" % REGION
     head, _, body = text.partition(last)

@@ -355,6 +355,33 @@ class B_UserData(unittest.TestCase):
         self.assertTrue(posts and all(c["signed"] for c in posts), posts)
 
 
+    def test_5_workers_from_the_stack(self):
+        """--workers (the stack's DbConnectionsPerInstance) becomes the
+        program's workers, which it accepts; a count outside 1-256 fails
+        before anything is read or written."""
+        cnf = R.path("/etc/fcgi-app/fcgi-app.cnf")
+        try:
+            p = configure("--workers", "12")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            with open(cnf) as f:
+                self.assertIn("[fcgi-app]\ntable = demo\nrequire-tls = on\nworkers = 12\n",
+                              f.read())
+            c = R.in_root("/usr/local/sbin/fcgi-app", "-t", "-c", "/etc/fcgi-app/fcgi-app.cnf")
+            self.assertIn("ok (table `demo`", c.stdout)
+            with open(cnf, "rb") as f:
+                before = f.read()
+            for bad in ("0", "257", "8x", "", "-1"):
+                p = configure("--workers", bad)
+                self.assertEqual(p.returncode, 1, bad)
+                self.assertIn("fcgi-app-configure: --workers must be a whole number from 1 to "
+                              "256: %s" % bad, p.stderr)
+                with open(cnf, "rb") as f:
+                    self.assertEqual(f.read(), before, bad)
+        finally:
+            # the next suites serve with the default config of test_4
+            self.assertEqual(configure().returncode, 0)
+
+
 class C_Serving(unittest.TestCase):
     def test_unit_command_line_and_nginx_serve_the_table(self):
         self.assertTrue(os.path.exists(R.path("/etc/fcgi-app/fcgi-app.cnf")),

@@ -14,6 +14,7 @@ import yaml
 from lib import TOP
 
 sys.path.insert(0, os.path.join(TOP, "stack"))  # the checker under test
+import budget  # noqa: E402
 import check  # noqa: E402
 import rds  # noqa: E402
 import rules  # noqa: E402
@@ -432,3 +433,82 @@ class Stacks(unittest.TestCase):
         for name in ("VpcId", "PublicSubnetIds", "PrivateSubnetIds", "DatabaseSecurityGroupId",
                      "AlarmTopicArn", "DatabaseHost", "MasterUserSecretArn"):
             self.assertIn(name, deploy)
+
+
+def run_budget(web_text, db_text):
+    """Runs stack/budget.py on two template texts; returns (exit status, output)."""
+    paths = []
+    try:
+        for text in (web_text, db_text):
+            with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
+                f.write(text)
+            paths.append(f.name)
+        p = subprocess.run([sys.executable, os.path.join(TOP, "stack", "budget.py")] + paths,
+                           capture_output=True, text=True, timeout=120)
+        return p.returncode, p.stdout + p.stderr
+    finally:
+        for path in paths:
+            os.unlink(path)
+
+
+class Budget(unittest.TestCase):
+    """The web tier's database connections at their most fit every
+    database class the database stack allows, less the reserve."""
+
+    def test_the_shipped_stacks_fit(self):
+        rc, out = run_budget(source(TEMPLATE), source(DATABASE))
+        self.assertEqual(rc, 0, out)
+        self.assertIn("budget: ok", out)
+        # the default class, with the arithmetic of docs/aws.md
+        self.assertIn("budget: db.t3.micro: 16 connections x 3 instances (MaxSize 2 + "
+                      "MaxBatchSize 1) = 48; max_connections 64 - 10 reserved = 54", out)
+
+    def test_the_numbers(self):
+        """RDS's formula on the class memory less the assumed reserve."""
+        self.assertEqual(rds.max_connections("db.t3.micro"), (1024 - 256) * 2 ** 20 // 12582880)
+        self.assertEqual(rds.max_connections("db.t3.large"),
+                         (8 * 2 ** 30 - 8 * 2 ** 30 // 10) // 12582880)
+        self.assertEqual(rds.budget("db.t3.micro"), rds.max_connections("db.t3.micro") - 10)
+        self.assertIsNone(rds.max_connections("db.x9.huge"))
+        web, db = load(TEMPLATE), load(DATABASE)
+        self.assertEqual(budget.web_tier_most(web)[:2], (16, 3))
+        self.assertEqual(db["Parameters"]["InstanceClass"]["Default"], "db.t3.micro")
+        self.assertEqual(sorted(budget.classes(db)),
+                         sorted(rds.table()["classes"]["memory_gib"]))
+
+    def test_a_budget_that_does_not_fit_fails(self):
+        web, db = source(TEMPLATE), source(DATABASE)
+        for text_web, text_db, says in (
+                # more connections per instance than a micro class holds
+                (web.replace("    MinValue: 1\n    MaxValue: 16\n",
+                             "    MinValue: 1\n    MaxValue: 20\n", 1), db,
+                 "db.t3.micro: the web tier may open 60 connections, more than the 54"),
+                # a default above the MaxValue counts too
+                (web.replace("    Default: 8\n    MinValue: 1\n", "    Default: 19\n"
+                             "    MinValue: 1\n", 1), db, "may open 57 connections"),
+                # a bigger group
+                (web.replace('      MaxSize: "2"', '      MaxSize: "4"', 1), db,
+                 "may open 80 connections"),
+                # a rolling update that starts two at once
+                (web.replace("        MaxBatchSize: 1\n", "        MaxBatchSize: 2\n", 1), db,
+                 "may open 64 connections"),
+                # a class the table does not know
+                (web, db.replace("AllowedValues: [db.t3.micro,", "AllowedValues: [db.x9.huge, "
+                                 "db.t3.micro,", 1), "db.x9.huge is not in stack/rds.json")):
+            self.assertNotEqual(text_web + text_db, web + db, says)
+            rc, out = run_budget(text_web, text_db)
+            self.assertEqual(rc, 1, out)
+            self.assertIn(says, out)
+            self.assertNotIn("budget: ok", out)
+
+    def test_the_instances_get_the_count(self):
+        """The launch template hands DbConnectionsPerInstance to the
+        instance, whose user data passes it as fcgi-app-configure's
+        --workers, which writes workers = N (one connection per worker)."""
+        sub = load(TEMPLATE)["Resources"]["LaunchTemplate"]["Properties"][
+            "LaunchTemplateData"]["UserData"]["Fn::Base64"]["Fn::Sub"]
+        self.assertIn("export FCGI_APP_WORKERS='${DbConnectionsPerInstance}'\n", sub)
+        self.assertIn('--workers "$FCGI_APP_WORKERS"', sub)
+        with open(os.path.join(TOP, "packer", "files", "fcgi-app-configure")) as f:
+            configure = f.read()
+        self.assertIn('print("workers = " + workers)', configure)

@@ -1,6 +1,7 @@
 """The project's own rules for its CloudFormation templates: what the
 specification cannot say (stack/check.py checks that), the hardening and
-observability every template must keep.
+observability every template must keep, and an RDS engine version still
+in standard support on the day it runs (stack/rds.py, RDS_TODAY).
 
     python3 stack/rules.py TEMPLATE.yaml [...]
 
@@ -26,7 +27,7 @@ ELB_LOG_ACCOUNT = "600734575887"
 TLS12_POLICIES = ("ELBSecurityPolicy-TLS13-1-2-", "ELBSecurityPolicy-TLS-1-2-",
                   "ELBSecurityPolicy-FS-1-2-")
 ZONES = {"ap-northeast-2a", "ap-northeast-2c"}
-ENDPOINT_SERVICES = {"ssm", "ssmmessages", "ec2messages", "cloudformation", "kms"}
+ENDPOINT_SERVICES = {"ssm", "ssmmessages", "ec2messages", "cloudformation", "kms", "logs"}
 ASG_NOTIFICATIONS = {"autoscaling:EC2_INSTANCE_LAUNCH", "autoscaling:EC2_INSTANCE_LAUNCH_ERROR",
                      "autoscaling:EC2_INSTANCE_TERMINATE",
                      "autoscaling:EC2_INSTANCE_TERMINATE_ERROR"}
@@ -392,8 +393,7 @@ def rule_network(T):
 
 RULES = [rule_alb_hardening, rule_alb_access_logs, rule_log_bucket, rule_tls, rule_waf,
          rule_alarms, rule_asg_notifications, rule_launch_templates, rule_instance_logs,
-         rule_database,
-         rule_network]
+         rule_database, rule_network]
 
 
 def check(tmpl):

@@ -250,6 +250,25 @@ class A_Provisioned(unittest.TestCase):
         p = R.in_root("/usr/local/sbin/fcgi-app", "-h", check=False)
         self.assertIn("usage: fcgi-app", p.stderr)
 
+    def test_log_shipping_files(self):
+        """The CloudWatch agent's configuration, as the repository has it,
+        the journal's copy unit, enabled, and its rotation; the agent
+        itself only comes in the amazon-ebs build."""
+        with open(os.path.join(TOP, "packer", "files", "amazon-cloudwatch-agent.json")) as f:
+            want = json.load(f)
+        with open(R.path("/usr/local/share/fcgi-app/amazon-cloudwatch-agent.json")) as f:
+            self.assertEqual(json.load(f), want)
+        with open(os.path.join(TOP, "packer", "files", "fcgi-app-journal.service")) as f:
+            unit = f.read()
+        with open(R.path("/etc/systemd/system/fcgi-app-journal.service")) as f:
+            self.assertEqual(f.read(), unit)
+        link = R.path("/etc/systemd/system/multi-user.target.wants/fcgi-app-journal.service")
+        self.assertTrue(os.path.islink(link), "fcgi-app-journal.service is not enabled")
+        self.assertEqual(os.path.basename(os.readlink(link)), "fcgi-app-journal.service")
+        self.assertTrue(os.path.exists(R.path("/etc/logrotate.d/fcgi-app-journal")))
+        self.assertTrue(os.access(R.path("/usr/sbin/logrotate"), os.X_OK))
+        self.assertFalse(os.path.exists(R.path("/opt/aws/amazon-cloudwatch-agent")))
+
     def test_system_user(self):
         with open(R.path("/etc/passwd")) as f:
             users = {l.split(":")[0]: l.strip().split(":") for l in f}

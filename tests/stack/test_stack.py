@@ -3,6 +3,7 @@ offline checker and the project's rules (stack/rules.py) pass them, catch
 real mistakes in copies of them, and the templates hold the reference
 settings of the architecture."""
 import copy
+import json
 import os
 import subprocess
 import sys
@@ -407,7 +408,9 @@ class Rules(unittest.TestCase):
                 ("AllowedValues: [nat-gateway, endpoints]", "AllowedValues: [nat-gateway]",
                  "network-egress"),
                 ("ServiceName: !Sub com.amazonaws.${AWS::Region}.ec2messages",
-                 "ServiceName: !Sub com.amazonaws.${AWS::Region}.logs", "network-egress"),
+                 "ServiceName: !Sub com.amazonaws.${AWS::Region}.sts", "network-egress"),
+                ("ServiceName: !Sub com.amazonaws.${AWS::Region}.logs",
+                 "ServiceName: !Sub com.amazonaws.${AWS::Region}.sts", "network-egress"),
                 ("  NatGateway:\n    Type: AWS::EC2::NatGateway\n    Condition: UseNat\n",
                  "  NatGateway:\n    Type: AWS::EC2::NatGateway\n", "network-egress")):
             self.broken(NETWORK, old, new, rule)
@@ -512,3 +515,114 @@ class Budget(unittest.TestCase):
         with open(os.path.join(TOP, "packer", "files", "fcgi-app-configure")) as f:
             configure = f.read()
         self.assertIn('print("workers = " + workers)', configure)
+
+
+sys.path.insert(0, os.path.join(TOP, "packer"))
+import agent_config  # noqa: E402
+
+AGENT = os.path.join(TOP, "packer", "files", "amazon-cloudwatch-agent.json")
+
+
+class InstanceLogs(unittest.TestCase):
+    """The web tier's log groups and the role's rights on them
+    (stack/rules.py), and the image's CloudWatch agent configuration
+    against our schema and the stack's groups (packer/agent_config.py)."""
+
+    def broken(self, old, new, rule):
+        return Rules.broken(self, TEMPLATE, old, new, rule)
+
+    def test_log_group_rules(self):
+        self.broken("      LogGroupName: /fcgi-app/journal\n      RetentionInDays: !Ref "
+                    "LogRetentionDays", "      LogGroupName: /fcgi-app/journal\n      "
+                    "RetentionInDays: 30", "instance-logs")
+        # a log action on every group
+        self.broken("                  - !GetAtt ErrorLogGroup.Arn\n",
+                    "                  - \"*\"\n", "instance-logs-least-privilege")
+        # more than the agent needs
+        self.broken("                  - logs:DescribeLogStreams\n",
+                    "                  - logs:DescribeLogStreams\n"
+                    "                  - logs:DeleteLogGroup\n", "instance-logs-least-privilege")
+        # a group the instances cannot write to
+        out = self.broken("                  - !GetAtt AccessLogGroup.Arn\n", "",
+                          "instance-logs")
+        self.assertIn("may not write to AccessLogGroup", out)
+        # fewer groups than logs
+        text = source(TEMPLATE)
+        old = ("  ErrorLogGroup:\n    Type: AWS::Logs::LogGroup\n    Properties:\n"
+               "      LogGroupName: /fcgi-app/nginx-error\n"
+               "      RetentionInDays: !Ref LogRetentionDays\n")
+        self.assertIn(old, text)
+        t = yaml.load(text.replace(old, ""), Loader=check.Loader)
+        self.assertIn("instance-logs", [n for n, _ in rules.rule_instance_logs(
+            rules.Template(t))])
+
+    def test_role_logs_only_on_the_groups(self):
+        stmts = load()["Resources"]["InstanceRole"]["Properties"]["Policies"][0][
+            "PolicyDocument"]["Statement"]
+        logs = [s for s in stmts if any(str(a).startswith("logs:") for a in
+                                        ([s["Action"]] if isinstance(s["Action"], str)
+                                         else s["Action"]))]
+        self.assertEqual(len(logs), 1)
+        self.assertEqual(sorted(logs[0]["Action"]), sorted(rules.AGENT_LOG_ACTIONS))
+        self.assertEqual(logs[0]["Resource"], [{"Fn::GetAtt": [g, "Arn"]} for g in (
+            "JournalLogGroup", "AccessLogGroup", "ErrorLogGroup")])
+
+    def agent(self):
+        with open(AGENT) as f:
+            return json.load(f)
+
+    def test_agent_config_passes(self):
+        p = subprocess.run([sys.executable, os.path.join(TOP, "packer", "agent_config.py")],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn("agent config ok (3 files", p.stdout)
+        self.assertEqual(agent_config.problems(self.agent(), load()), [])
+
+    def test_agent_config_schema_catches_mistakes(self):
+        def item(c):
+            return c["logs"]["logs_collected"]["files"]["collect_list"][0]
+        for change, says in (
+                (lambda c: item(c).pop("file_path"), "'file_path' is a required property"),
+                (lambda c: item(c).update(log_group_nme="/x"), "log_group_nme"),
+                (lambda c: item(c).update(timezone="KST"), "'KST' is not one of"),
+                (lambda c: item(c).update(timestamp_format="%Q"), "does not match"),
+                (lambda c: item(c).update(file_path="var/log/x"), "does not match"),
+                (lambda c: c["logs"].update(logs_collected={}), "'files' is a required"),
+                (lambda c: c.update(metrics={}), "Additional properties are not allowed"),
+                (lambda c: item(c).update(log_stream_name="{instance}"), "does not match")):
+            c = self.agent()
+            change(c)
+            found = agent_config.problems(c, load())
+            self.assertTrue(any(says in p for p in found), (says, found))
+
+    def test_agent_groups_match_the_stack(self):
+        c = self.agent()
+        c["logs"]["logs_collected"]["files"]["collect_list"][1]["log_group_name"] = \
+            "/fcgi-app/access"
+        found = agent_config.problems(c, load())
+        self.assertIn("the agent writes to /fcgi-app/access, which the stack does not create",
+                      found)
+        self.assertIn("the stack creates /fcgi-app/nginx-access, which the agent does not "
+                      "write to", found)
+        c = self.agent()
+        c["logs"]["logs_collected"]["files"]["collect_list"][0]["log_stream_name"] = \
+            "{hostname}"
+        self.assertTrue(any("named by the instance id" in p
+                            for p in agent_config.problems(c, load())))
+        c = self.agent()
+        c["logs"]["logs_collected"]["files"]["collect_list"].pop(0)
+        self.assertIn("the agent does not ship /var/log/fcgi-app-journal.log "
+                      "(fcgi-app-journal.service)", agent_config.problems(c, load()))
+
+    def test_shipped_files_are_the_ones_written(self):
+        """The files the agent reads are the ones the image writes: the
+        journal copy's unit, nginx's site and nginx.conf."""
+        with open(os.path.join(TOP, "packer", "files", "fcgi-app-journal.service")) as f:
+            unit = f.read()
+        self.assertIn("StandardOutput=append:/var/log/fcgi-app-journal.log\n", unit)
+        self.assertIn("--unit=fcgi-app.service", unit)
+        with open(os.path.join(TOP, "nginx", "fcgi-app.conf")) as f:
+            self.assertIn("access_log /var/log/nginx/fcgi-app.access.log fcgi_app;", f.read())
+        with open(os.path.join(TOP, "packer", "files", "nginx.conf")) as f:
+            self.assertIn("error_log /var/log/nginx/error.log;", f.read())
+        self.assertEqual(set(agent_config.collected(self.agent())), set(agent_config.FILES))

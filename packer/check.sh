@@ -93,6 +93,7 @@ verify_units() {
     cp packer/files/nginx-limits.conf "$root/etc/systemd/system/nginx.service.d/limits.conf"
     cp packer/files/fcgi-app-journal.service "$root/etc/systemd/system/"
     cp "$(command -v journalctl)" "$root/usr/bin/journalctl"
+    mkdir -p "$root/bin" && cp /bin/sleep "$root/bin/sleep"
     cp "$top/build/fcgi-app" "$root/usr/local/sbin/fcgi-app" || return 1
     cp "$(command -v spawn-fcgi)" "$root/usr/bin/spawn-fcgi"
     cp "$(command -v nginx)" "$root/usr/sbin/nginx"

@@ -388,8 +388,9 @@ class A_FirstBoot(unittest.TestCase, PageChecks):
         stamp = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}[+-]\d{4} ")
         for line in copied_lines(T.a):
             self.assertRegex(line, stamp)
+        # the journal's copy is for root (the agent) only
         self.assertEqual(T.a.ssh("sudo stat -c '%U %a' /var/log/fcgi-app-journal.log").split(),
-                         ["root", "644"])
+                         ["root", "600"])
 
 
 def journal_lines(guest):
@@ -425,9 +426,10 @@ class B_Reboot(unittest.TestCase, PageChecks):
         self.assert_page(T.a)
         self.assertEqual(T.a.ssh("systemctl --failed --no-legend --plain"), "")
 
-    def test_1b_journal_copy_kept_its_place(self):
-        """After the reboot the copy goes on, with no line twice: the
-        cursor file kept its place."""
+    def test_1b_journal_copy_goes_on_after_the_reboot(self):
+        """After the reboot the copy goes on, with no line twice, and
+        holds what the program logged while it stopped for the reboot
+        (the copy stops after it)."""
         self.assertEqual(T.a.ssh("systemctl is-active fcgi-app-journal").strip(), "active")
         journal = journal_lines(T.a)
         wait_for("the journal's copy caught up", 60,

@@ -7,6 +7,7 @@
 #include "html.h"
 #include "http.h"
 #include "json.h"
+#include "log.h"
 #include "page.h"
 
 #define ERR_MAX 256
@@ -175,6 +176,7 @@ serve_table(struct app *app, const struct app_request *req, struct out *o,
 	pg.table = app->cfg->table;
 	pg.host = app->host;
 	pg.q = &q;
+	pg.mount = app->cfg->mount;
 	if (!is_head)
 		rc = fmt == FORMAT_JSON ? page_json(o, app->db, &pg)
 					: page_html(o, app->db, &pg);
@@ -192,10 +194,19 @@ serve_table(struct app *app, const struct app_request *req, struct out *o,
 void
 app_handle(struct app *app, const struct app_request *req, struct out *o)
 {
-	enum route route = http_route(req->path);
+	char path[HTTP_PATH_MAX];
 	int is_head = req->method != NULL && strcmp(req->method, "HEAD") == 0;
+	int p = http_path(req->script_name, req->path_info, req->request_uri,
+	    path, sizeof(path));
+	enum route route = http_route(p == 0 ? path : NULL, app->cfg->mount);
 
-	if (route == ROUTE_NONE) {
+	if (p == -1) {
+		/* the server's fault, not the client's: it is misconfigured */
+		log_msg("app: the request has no path: SCRIPT_NAME, PATH_INFO "
+		    "and REQUEST_URI are all missing or empty; answered 500");
+		fail(app, o, is_head, http_negotiate(req->accept), 500,
+		    "The server sent no path for this request.");
+	} else if (route == ROUTE_NONE) {
 		fail(app, o, is_head, http_negotiate(req->accept), 404,
 		    "There is nothing at this path. Try / or /?format=json.");
 	} else if (http_method_ok(req->method) != 0) {

@@ -240,7 +240,9 @@ serve(struct app *app, struct out *o, struct conn *c,
 	if (conn_read(&c->fr, fd, cfg) != 0)
 		return 0;
 	req.method = FCGX_GetParam("REQUEST_METHOD", c->fr.envp);
-	req.path = FCGX_GetParam("DOCUMENT_URI", c->fr.envp);
+	req.script_name = FCGX_GetParam("SCRIPT_NAME", c->fr.envp);
+	req.path_info = FCGX_GetParam("PATH_INFO", c->fr.envp);
+	req.request_uri = FCGX_GetParam("REQUEST_URI", c->fr.envp);
 	req.query = FCGX_GetParam("QUERY_STRING", c->fr.envp);
 	req.accept = FCGX_GetParam("HTTP_ACCEPT", c->fr.envp);
 	out_init(o, fcgx_sink, c->fr.out);

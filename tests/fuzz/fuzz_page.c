@@ -200,7 +200,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct hostinfo host;
 	char table[48];
 	struct query q;
-	struct page pg = {table, &host, &q};
+	struct page pg = {table, &host, &q, "/"};
 	struct fake_expect e;
 	struct db *db;
 	uint8_t limit = rd_byte(&r), flags = rd_byte(&r);

@@ -257,6 +257,18 @@ class Errors(unittest.TestCase):
             self.assertEqual(r.status, 405, m)
             self.assertEqual(r.header("allow"), "GET, HEAD", m)
 
+    def test_no_path_is_a_500_that_names_the_variables(self):
+        # a server that sends none of SCRIPT_NAME, PATH_INFO, REQUEST_URI
+        with WEB.fcgi_socket() as s:
+            s.sendall(fcgi_request({"REQUEST_METHOD": "GET", "QUERY_STRING": ""}))
+            out = fcgi_read_response(s)
+        head = out.split(b"\r\n\r\n", 1)[0].decode()
+        self.assertEqual(head.split("\r\n")[0], "Status: 500 Internal Server Error")
+        lines = [l for l in WEB.log().splitlines() if "the request has no path" in l]
+        self.assertEqual(len(lines), 1, lines)
+        for name in ("SCRIPT_NAME", "PATH_INFO", "REQUEST_URI"):
+            self.assertIn(name, lines[0])
+
     def test_still_serving_after_bad_requests(self):
         before = WEB.worker_pids()
         for i in range(50):
@@ -527,7 +539,7 @@ class Deadlines(unittest.TestCase):
         page through nginx is still served."""
         inst = STACK.web_start("stall", settings={"workers": 2,
                                                   "request-read-timeout": 1})
-        half = fcgi_request({"REQUEST_METHOD": "GET", "DOCUMENT_URI": "/"})[:20]
+        half = fcgi_request({"REQUEST_METHOD": "GET", "SCRIPT_NAME": "/"})[:20]
         held = stalled_connections(inst, 6, half)
         try:
             r = inst.get("/?format=json", timeout=20)
@@ -809,7 +821,7 @@ class LongValues(unittest.TestCase):
         and the page through nginx is still served."""
         inst = STACK.web_start("wstall", settings={
             "table": "wide", "workers": 1, "response-write-timeout": 1})
-        req = fcgi_request({"REQUEST_METHOD": "GET", "DOCUMENT_URI": "/",
+        req = fcgi_request({"REQUEST_METHOD": "GET", "SCRIPT_NAME": "/",
                             "QUERY_STRING": "limit=2"})
         held = stalled_connections(inst, 3, req)
         try:
@@ -852,7 +864,7 @@ def fcgi_kept_request(params):
 class KeptConnections(unittest.TestCase):
     """FastCGI connections that nginx keeps: several requests on one, and
     idle kept connections never keep a worker from new ones."""
-    PAGE = {"REQUEST_METHOD": "GET", "DOCUMENT_URI": "/", "QUERY_STRING": "format=json"}
+    PAGE = {"REQUEST_METHOD": "GET", "SCRIPT_NAME": "/", "QUERY_STRING": "format=json"}
 
     def connect(self, inst):
         s = socket.socket(socket.AF_UNIX)
@@ -929,7 +941,7 @@ class StartAndStop(unittest.TestCase):
         time.sleep(0.3)  # a worker has accepted and waits for the request
         os.kill(master, signal.SIGTERM)
         time.sleep(0.3)
-        s.sendall(fcgi_request({"REQUEST_METHOD": "GET", "DOCUMENT_URI": "/",
+        s.sendall(fcgi_request({"REQUEST_METHOD": "GET", "SCRIPT_NAME": "/",
                                 "QUERY_STRING": "format=json"}))
         out = fcgi_read_response(s)
         s.close()
@@ -1015,7 +1027,7 @@ class StartAndStop(unittest.TestCase):
                     s.settimeout(20)
                     s.connect(path)
                     s.sendall(fcgi_request({"REQUEST_METHOD": "GET",
-                                            "DOCUMENT_URI": "/healthz"}))
+                                            "SCRIPT_NAME": "/healthz"}))
                     out = fcgi_read_response(s)
                 self.assertTrue(out.startswith(b"Status: 200 OK"), out)
                 nobody = pwd.getpwnam("nobody").pw_uid

@@ -16,6 +16,7 @@
 
 #include "app.h"
 #include "clock.h"
+#include "fcgirec.h"
 #include "keepalive.h"
 #include "log.h"
 
@@ -202,6 +203,35 @@ connections_waiting(void)
 	return poll(&p, 1, 0) > 0 && (p.revents & POLLIN) != 0;
 }
 
+/* The most of a request's body read past on a kept connection. */
+#define BODY_SKIP_MAX (1024 * 1024)
+
+/*
+ * Reads the rest of the request's body (FCGI_STDIN) to its end, so that
+ * the kept connection's next request starts at a record: the program
+ * reads no body, but a server may send one (a POST, answered 405).
+ * Meanwhile libfcgi answers a second FCGI_BEGIN_REQUEST on the
+ * connection with FCGI_CANT_MPX_CONN.  Bounded by BODY_SKIP_MAX bytes
+ * and request-read-timeout in all.  Returns 0 at the body's end, -1 if
+ * it was not reached (the connection is then not kept).
+ */
+static int
+skip_body(FCGX_Request *fr, const struct config *cfg)
+{
+	long long start = clock_ms();
+	size_t total = 0;
+	char buf[4096];
+	int n;
+
+	while ((n = FCGX_GetStr(buf, (int)sizeof(buf), fr->in)) > 0) {
+		total += (size_t)n;
+		if (total > BODY_SKIP_MAX || clock_ms() - start >
+		    (long long)cfg->request_read_timeout * 1000)
+			return -1;
+	}
+	return FCGX_GetError(fr->in) == 0 ? 0 : -1;
+}
+
 /*
  * Serves the next request on c: on its kept connection, when it has one
  * (which nginx may have closed instead), or else on a connection
@@ -215,6 +245,9 @@ serve(struct app *app, struct out *o, struct conn *c,
     struct keepalive *keep)
 {
 	const struct config *cfg = app->cfg;
+	/* each worker serves one request at a time, on one of its slots */
+	const struct fcgirec_limits lim = {cfg->workers * WORKER_CONNS,
+	    cfg->workers};
 	struct app_request req;
 	int fd = c->fr.ipcFd;
 	ssize_t n;
@@ -237,6 +270,21 @@ serve(struct app *app, struct out *o, struct conn *c,
 		log_msg("worker: accept failed: %s", strerror(errno));
 		return -1;
 	}
+	/* management records and other roles: answered here (fcgirec.h) */
+	switch (fcgirec_answer(fd, &lim,
+	    (int)cfg->request_read_timeout * 1000)) {
+	case FCGIREC_ANSWERED:
+		c->fr.ipcFd = fd; /* held: its request may follow */
+		return 0;
+	case FCGIREC_CLOSE:
+		c->fr.ipcFd = fd;
+		c->fr.detached = 1;
+		FCGX_Free(&c->fr, 1);
+		c->fr.detached = 0;
+		return 0;
+	case FCGIREC_REQUEST:
+		break;
+	}
 	if (conn_read(&c->fr, fd, cfg) != 0)
 		return 0;
 	req.method = FCGX_GetParam("REQUEST_METHOD", c->fr.envp);
@@ -256,6 +304,8 @@ serve(struct app *app, struct out *o, struct conn *c,
 		log_msg("worker: client went away during the answer");
 	/* kept if nginx asked for it and the backlog allows (keepalive.h) */
 	if (!keepalive_after_page(keep, clock_ms(), connections_waiting()))
+		c->fr.keepConnection = 0;
+	if (c->fr.keepConnection && skip_body(&c->fr, cfg) != 0)
 		c->fr.keepConnection = 0;
 	FCGX_Finish_r(&c->fr);
 	return 0;

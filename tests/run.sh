@@ -85,7 +85,7 @@ FCGI_APP_BIN=$top/build/asan/fcgi-app \
     run_counted "integration (ASan+UBSan)" python3 tests/pyrun.py tests/integration/test_service.py
 run_counted "the page in a browser (Chromium, axe-core)" tests/browser/run.sh
 run_counted "behind Apache, lighttpd, Caddy, h2o and nginx (interop)" \
-    python3 tests/pyrun.py tests/interop/test_interop.py
+    python3 tests/pyrun.py tests/interop/test_interop.py tests/interop/test_fastcgi.py
 run_counted "TLS to the database (own CA)" python3 tests/pyrun.py tests/integration/test_tls.py
 
 run_counted "bad input through nginx" python3 tests/pyrun.py tests/badinput/test_bad_input.py

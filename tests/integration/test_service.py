@@ -5,14 +5,13 @@ import os
 import pwd
 import signal
 import socket
-import struct
 import subprocess
 import threading
 import time
 import unittest
 
 from lib import dbsession
-from lib.fcgi import fcgi_params, fcgi_read_response, fcgi_record, fcgi_request
+from lib.fcgi import fcgi_read_response, fcgi_request
 from lib.imds import Imds
 from lib.localstack import Stack
 from lib.page import Page, as_shown_in_html
@@ -852,15 +851,6 @@ def wait_for_process(state, user, seconds=10):
     return dbsession.wait_for(STACK, seconds, user=user, state=state)
 
 
-def fcgi_kept_request(params):
-    """The bytes of one FastCGI GET request that asks the program to keep
-    the connection open after it (FCGI_KEEP_CONN), as nginx's
-    fastcgi_keep_conn does."""
-    begin = struct.pack(">HB5x", 1, 1)  # role RESPONDER, FCGI_KEEP_CONN
-    return (fcgi_record(1, begin) + fcgi_record(4, fcgi_params(params)) +
-            fcgi_record(4) + fcgi_record(5))
-
-
 class KeptConnections(unittest.TestCase):
     """FastCGI connections that nginx keeps: several requests on one, and
     idle kept connections never keep a worker from new ones."""
@@ -874,7 +864,7 @@ class KeptConnections(unittest.TestCase):
         return s
 
     def assert_page(self, s, keep=True):
-        s.sendall(fcgi_kept_request(self.PAGE) if keep else fcgi_request(self.PAGE))
+        s.sendall(fcgi_request(keep=True, params=self.PAGE) if keep else fcgi_request(self.PAGE))
         head, _, body = fcgi_read_response(s).partition(b"\r\n\r\n")
         self.assertTrue(head.startswith(b"Status: 200 OK"), head)
         self.assertEqual(len(json.loads(body)["rows"]), 10)

@@ -138,9 +138,11 @@ fcgirec_answer(int fd, const struct fcgirec_limits *lim, int wait_ms)
 	unsigned id;
 
 	/* a new connection's first bytes may not be there yet */
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) &&
-	    poll(&p, 1, wait_ms) > 0)
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		if (poll(&p, 1, wait_ms) == 0)
+			return FCGIREC_STALLED;
 		n = recv(fd, r, sizeof(r), MSG_PEEK | MSG_DONTWAIT);
+	}
 
 	if (n < FCGI_HEADER_LEN || r[0] != FCGI_VERSION_1)
 		return FCGIREC_REQUEST;

@@ -14,7 +14,8 @@
 enum fcgirec_rc {
 	FCGIREC_REQUEST,  /* the next record is libfcgi's to read */
 	FCGIREC_ANSWERED, /* a management record answered; the connection stays */
-	FCGIREC_CLOSE     /* a role refused, or an error: close the connection */
+	FCGIREC_CLOSE,    /* a role refused, or an error: close the connection */
+	FCGIREC_STALLED   /* no byte came within wait_ms: close the connection */
 };
 
 /* The limits GET_VALUES reports: what the serving core enforces. */

@@ -64,6 +64,13 @@ conn_accept(const struct config *cfg)
 	return fd;
 }
 
+static void
+log_stall(const struct config *cfg)
+{
+	log_msg("worker: a request stalled for %u s (request-read-timeout); "
+	    "connection closed", cfg->request_read_timeout);
+}
+
 /*
  * Reads the request on fd with libfcgi.  It is handed the connection
  * (ipcFd) rather than accepting one itself; keepConnection, until the
@@ -99,9 +106,7 @@ conn_read(FCGX_Request *fr, int fd, const struct config *cfg)
 	/* the kernel's timer may end the wait a tick before the clock does */
 	if (e == EAGAIN || e == EWOULDBLOCK || clock_ms() - start + 20 >=
 	    (long long)cfg->request_read_timeout * 1000)
-		log_msg("worker: a request stalled for %u s "
-		    "(request-read-timeout); connection closed",
-		    cfg->request_read_timeout);
+		log_stall(cfg);
 	else
 		log_msg("worker: a request could not be read; connection "
 		    "closed");
@@ -276,6 +281,9 @@ serve(struct app *app, struct out *o, struct conn *c,
 	case FCGIREC_ANSWERED:
 		c->fr.ipcFd = fd; /* held: its request may follow */
 		return 0;
+	case FCGIREC_STALLED:
+		log_stall(cfg);
+		/* fall through */
 	case FCGIREC_CLOSE:
 		c->fr.ipcFd = fd;
 		c->fr.detached = 1;

@@ -109,9 +109,14 @@ get_values(int fd, const unsigned char *c, size_t n,
 	return send_all(fd, out, len);
 }
 
-/* Reads and answers the management record whose header is h. */
+/*
+ * Reads the record whose header is h whole, and answers it if it is a
+ * management record.  Any other record here (the caller has ruled out
+ * a begin record) belongs to no request in progress, such as an
+ * FCGI_ABORT_REQUEST for a request already answered, and is dropped.
+ */
 static enum fcgirec_rc
-management(int fd, const unsigned char *h, const struct fcgirec_limits *lim)
+take(int fd, const unsigned char *h, const struct fcgirec_limits *lim)
 {
 	static unsigned char rec[REC_MAX]; /* one worker, one record at a time */
 	size_t clen = (size_t)h[4] << 8 | h[5], n = FCGI_HEADER_LEN + clen + h[6];
@@ -119,6 +124,8 @@ management(int fd, const unsigned char *h, const struct fcgirec_limits *lim)
 
 	if (recv(fd, rec, n, MSG_WAITALL) != (ssize_t)n)
 		return FCGIREC_CLOSE;
+	if (((unsigned)h[2] << 8 | h[3]) != FCGI_NULL_REQUEST_ID)
+		return FCGIREC_ANSWERED;
 	if (h[1] == FCGI_GET_VALUES)
 		return get_values(fd, rec + FCGI_HEADER_LEN, clen, lim) == 0 ?
 		    FCGIREC_ANSWERED : FCGIREC_CLOSE;
@@ -148,8 +155,7 @@ fcgirec_answer(int fd, const struct fcgirec_limits *lim, int wait_ms)
 		return FCGIREC_REQUEST;
 	id = (unsigned)r[2] << 8 | r[3];
 	if (r[1] != FCGI_BEGIN_REQUEST)
-		return id == FCGI_NULL_REQUEST_ID ? management(fd, r, lim)
-						  : FCGIREC_REQUEST;
+		return take(fd, r, lim);
 	/* a begin record: 8 bytes of body, the role in the first two */
 	if (n < (ssize_t)sizeof(r) || r[4] != 0 || r[5] != 8 || id == 0 ||
 	    ((unsigned)r[8] << 8 | r[9]) == FCGI_RESPONDER)

@@ -109,6 +109,25 @@ class FastCgi(unittest.TestCase):
         s.sendall(fcgi_request(PAGE, keep=True))
         self.assertPage(*r.response()[:2])
 
+    def test_abort_after_the_answer_is_dropped_and_the_connection_kept(self):
+        # as a server sends it when its client leaves as the answer ends
+        s, r = self.connect()
+        for _ in range(2):
+            s.sendall(fcgi_request(PAGE, keep=True))
+            stdout, status, others = r.response()
+            self.assertPage(stdout, status)
+            self.assertEqual(others, [])
+            s.sendall(fcgi_record(fcgi.ABORT_REQUEST))
+
+    def test_abort_while_the_body_arrives_ends_the_request(self):
+        s, r = self.connect()
+        s.sendall(fcgi_begin(1, keep=True) + fcgi_stream(fcgi.PARAMS, fcgi_params(PAGE)) +
+                  fcgi_record(fcgi.STDIN, b"x" * 100) + fcgi_record(fcgi.ABORT_REQUEST))
+        stdout, status, others = r.response()
+        self.assertEqual(status, fcgi.REQUEST_COMPLETE)
+        self.assertEqual(others, [])
+        self.assertIsNone(r.record())  # and the connection with it
+
     def test_a_body_gets_405_and_the_kept_connection_stays_usable(self):
         s, r = self.connect()
         post = dict(PAGE, REQUEST_METHOD="POST", CONTENT_LENGTH="65536",

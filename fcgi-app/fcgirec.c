@@ -150,7 +150,6 @@ fcgirec_answer(int fd, const struct fcgirec_limits *lim, int wait_ms)
 			return FCGIREC_STALLED;
 		n = recv(fd, r, sizeof(r), MSG_PEEK | MSG_DONTWAIT);
 	}
-
 	if (n < FCGI_HEADER_LEN || r[0] != FCGI_VERSION_1)
 		return FCGIREC_REQUEST;
 	id = (unsigned)r[2] << 8 | r[3];

@@ -9,9 +9,9 @@ V         ?=
 Q         := $(if $(V),,@)
 
 SRC_DIR   := fcgi-app
-LIB_SRCS  := app.c clock.c config.c db.c dbcell.c dbtext.c dbtls.c drain.c hostinfo.c \
-             html.c http.c json.c keepalive.c log.c out.c page.c privs.c \
-             supervisor.c utf8.c worker.c
+LIB_SRCS  := app.c clock.c config.c db.c dbcell.c dbtext.c dbtls.c drain.c \
+             fcgirec.c hostinfo.c html.c http.c json.c keepalive.c log.c \
+             out.c page.c privs.c supervisor.c utf8.c worker.c
 LIB_OBJS  := $(addprefix $(BUILD)/obj/,$(LIB_SRCS:.c=.o))
 MAIN_OBJ  := $(BUILD)/obj/main.o
 UNIT_SRCS := $(wildcard tests/unit/*.c)
@@ -104,7 +104,7 @@ FAKE_OBJS := $(addprefix $(BUILD)/unit/fake/,$(notdir $(FAKE_SRCS:.c=.o)) \
              fake_db.o support.o json_valid.o utf8_valid.o) \
              $(BUILD)/unit/helpers.o
 FAKE_LIB  := $(addprefix $(BUILD)/obj/,app.o clock.o drain.o html.o http.o \
-             json.o keepalive.o log.o out.o page.o utf8.o worker.o)
+             json.o keepalive.o log.o out.o page.o utf8.o worker.o fcgirec.o)
 FAKE_INC  := -I$(SRC_DIR) -Itests/unit -Itests/fuzz
 
 $(BUILD)/unit/fake/%.o: tests/unit/fake/%.c

@@ -203,6 +203,7 @@ serve_table(struct app *app, const struct app_request *req, struct out *o,
 	pg.table = app->cfg->table;
 	pg.host = app->host;
 	pg.q = &q;
+	pg.mount = app->cfg->mount;
 	pg.rows = 0;
 	if (!a->is_head)
 		rc = a->fmt == FORMAT_JSON ? page_json(o, app->db, &pg)
@@ -230,12 +231,21 @@ serve_table(struct app *app, const struct app_request *req, struct out *o,
 int
 app_handle(struct app *app, const struct app_request *req, struct out *o)
 {
-	enum route route = http_route(req->path);
+	char path[HTTP_PATH_MAX];
+	int p = http_path(req->script_name, req->path_info, req->request_uri,
+	    path, sizeof(path));
+	enum route route = http_route(p == 0 ? path : NULL, app->cfg->mount);
 	struct answer a;
 	int rc = 0;
 
 	answer_of(req, &a);
-	if (route == ROUTE_NONE) {
+	if (p == -1) {
+		/* the server's fault, not the client's: it is misconfigured */
+		log_rate("no path", clock_ms(), "app: the request has no path: "
+		    "SCRIPT_NAME, PATH_INFO and REQUEST_URI are all missing or "
+		    "empty; answered 500");
+		fail(app, o, &a, 500, "The server sent no path for this request.");
+	} else if (route == ROUTE_NONE) {
 		fail(app, o, &a, 404,
 		    "There is nothing at this path. Try / or /?format=json.");
 	} else if (http_method_ok(req->method) != 0) {

@@ -21,7 +21,9 @@ struct app {
 /* The FastCGI parameters a response depends on; any may be NULL. */
 struct app_request {
 	const char *method;
-	const char *path; /* DOCUMENT_URI: decoded and normalised by nginx */
+	const char *script_name; /* the path, with path_info (http_path) */
+	const char *path_info;
+	const char *request_uri; /* its path where the two give none */
 	const char *query;
 	const char *accept;
 };

@@ -17,6 +17,7 @@ enum config_kind {
 	CONFIG_BOOL,
 	CONFIG_IPV4,
 	CONFIG_USER,
+	CONFIG_MOUNT,
 };
 
 struct setting {
@@ -31,6 +32,7 @@ struct setting {
 static const struct setting settings[] = {
 	{"table", CONFIG_IDENT, OFF(table), 0, 0},
 	{"key", CONFIG_IDENT, OFF(key), 0, 0},
+	{"mount", CONFIG_MOUNT, OFF(mount), 0, 0},
 	{"default-limit", CONFIG_UINT, OFF(default_limit), 1, 100000},
 	{"max-limit", CONFIG_UINT, OFF(max_limit), 1, 100000},
 	{"connect-timeout", CONFIG_UINT, OFF(connect_timeout), 1, 3600},
@@ -56,6 +58,7 @@ config_defaults(struct config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	strcpy(cfg->key, "id");
+	strcpy(cfg->mount, "/");
 	cfg->default_limit = 100;
 	cfg->max_limit = 1000;
 	cfg->connect_timeout = 2;
@@ -105,6 +108,33 @@ config_is_ident(const char *s)
 			digits_only = 0;
 	}
 	return i > 0 && !digits_only;
+}
+
+int
+config_is_mount(const char *s)
+{
+	size_t i, seg = 0, dots = 0;
+
+	if (s[0] != '/' || strlen(s) > CONFIG_MOUNT_MAX)
+		return 0;
+	for (i = 1; s[i] != '\0'; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '/') {
+			/* no empty, "." or ".." segment */
+			if (seg == 0 || dots == seg)
+				return 0;
+			seg = dots = 0;
+			continue;
+		}
+		if (!(isascii(c) && (isalnum(c) || c == '.' || c == '_' ||
+		    c == '~' || c == '-')))
+			return 0;
+		seg++;
+		if (c == '.' && dots + 1 == seg && seg <= 2)
+			dots++;
+	}
+	return seg == 0; /* ends with '/' */
 }
 
 static char *
@@ -266,6 +296,15 @@ apply(struct config *cfg, const char *name, char *value, char *why,
 		}
 		snprintf(why, whylen, "%s must be a system user name (a-z, "
 		    "digits, _ and -, at most %d)", s->name, CONFIG_USER_MAX);
+		return -1;
+	case CONFIG_MOUNT:
+		if (config_is_mount(value)) {
+			strcpy(field, value); /* fits: length checked */
+			return 0;
+		}
+		snprintf(why, whylen, "%s must be / or a path such as /table/ "
+		    "(segments of A-Z a-z 0-9 . _ ~ -, starting and ending "
+		    "with /, at most %d bytes)", s->name, CONFIG_MOUNT_MAX);
 		return -1;
 	case CONFIG_IPV4:
 		if (strlen(value) < sizeof(cfg->imds_host) &&

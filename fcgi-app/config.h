@@ -15,11 +15,13 @@
 #define CONFIG_IDENT_MAX 64  /* MySQL's limit on a table or column name */
 #define CONFIG_LINE_MAX 1024 /* longer lines are an error */
 #define CONFIG_USER_MAX 32   /* a system user name, as useradd allows */
+#define CONFIG_MOUNT_MAX 128 /* the path prefix the server mounts us at */
 
 struct config {
 	char path[4096];
 	char table[CONFIG_IDENT_MAX + 1];
 	char key[CONFIG_IDENT_MAX + 1]; /* unique integer column for paging */
+	char mount[CONFIG_MOUNT_MAX + 1]; /* "/", or "/a/b/": where we serve */
 	unsigned default_limit;
 	unsigned max_limit;
 	unsigned connect_timeout; /* seconds */
@@ -48,5 +50,12 @@ int config_load(struct config *cfg, const char *path, char *err,
 
 /* Nonzero if s is a plain MySQL identifier: [0-9A-Za-z_$], not all digits. */
 int config_is_ident(const char *s);
+
+/*
+ * Nonzero if s is a mount path: "/" or "/seg/.../" whose segments are
+ * [A-Za-z0-9._~-], none of them "." or "..", at most CONFIG_MOUNT_MAX
+ * bytes.  Such a path needs no escaping in a link, HTML or JSON.
+ */
+int config_is_mount(const char *s);
 
 #endif

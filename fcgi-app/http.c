@@ -7,11 +7,37 @@
 #include <string.h>
 #include <strings.h>
 
-enum route
-http_route(const char *path)
+int
+http_path(const char *script_name, const char *path_info,
+    const char *request_uri, char *dst, size_t cap)
 {
-	if (path == NULL)
+	const char *sn = script_name != NULL ? script_name : "";
+	const char *pi = path_info != NULL ? path_info : "";
+	size_t a = strlen(sn), b = strlen(pi);
+
+	if (a + b == 0 && request_uri != NULL && request_uri[0] != '\0') {
+		sn = request_uri;
+		a = strcspn(request_uri, "?");
+	}
+	if (a + b == 0)
+		return -1;
+	if (a + b >= cap)
+		return -2;
+	memcpy(dst, sn, a);
+	memcpy(dst + a, pi, b);
+	dst[a + b] = '\0';
+	return 0;
+}
+
+enum route
+http_route(const char *path, const char *mount)
+{
+	size_t m = strlen(mount);
+
+	/* the rest keeps the mount's last '/' */
+	if (path == NULL || m == 0 || strncmp(path, mount, m) != 0)
 		return ROUTE_NONE;
+	path += m - 1;
 	if (strcmp(path, "/") == 0)
 		return ROUTE_TABLE;
 	if (strcmp(path, "/healthz") == 0)

@@ -11,6 +11,7 @@
 #define HTTP_QUERY_MAX 2048 /* longer query strings get 400 */
 #define HTTP_NAME_MAX 32    /* a parameter name, decoded */
 #define HTTP_VALUE_MAX 64   /* a parameter value, decoded */
+#define HTTP_PATH_MAX 1024  /* a longer path is nothing we serve: 404 */
 
 enum route { ROUTE_TABLE, ROUTE_HEALTHZ, ROUTE_READYZ, ROUTE_NONE };
 enum format { FORMAT_HTML, FORMAT_JSON };
@@ -23,7 +24,23 @@ struct query {
 	int has_after;
 };
 
-enum route http_route(const char *path);
+/*
+ * The request's path as CGI/1.1 gives it (RFC 3875 4.1.13, 4.1.5):
+ * SCRIPT_NAME followed by PATH_INFO, however the server split it (either
+ * may be NULL).  Only when both are absent or empty, the path part of
+ * REQUEST_URI, before any '?'.  Writes it with its NUL into dst, which
+ * holds cap bytes.  Returns 0; -1 if there is no path in any of the
+ * three (the server sent none of them); -2 if it does not fit in cap.
+ */
+int http_path(const char *script_name, const char *path_info,
+    const char *request_uri, char *dst, size_t cap);
+
+/*
+ * What path asks for, with the program mounted at mount ("/", or a
+ * prefix such as "/table/": config_is_mount): the table at the mount
+ * itself, the probes right below it, nothing anywhere else.
+ */
+enum route http_route(const char *path, const char *mount);
 
 /* 0 for GET and HEAD; -1 for any other method (405). */
 int http_method_ok(const char *method);

@@ -121,7 +121,8 @@ static void
 page_link(struct out *o, const struct page *pg, int json, int has_after,
     long long after, const char *amp)
 {
-	out_puts(o, "/?");
+	out_puts(o, pg->mount); /* config_is_mount: needs no escaping */
+	out_putc(o, '?');
 	if (json) {
 		out_puts(o, "format=json");
 		out_puts(o, amp);

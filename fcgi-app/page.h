@@ -14,6 +14,7 @@ struct page {
 	const char *table;
 	const struct hostinfo *host;
 	const struct query *q; /* limit and format of this page */
+	const char *mount;     /* where the page is, for its links */
 	unsigned rows; /* out: the rows written so far, also on failure */
 };
 

@@ -16,6 +16,7 @@
 
 #include "app.h"
 #include "clock.h"
+#include "fcgirec.h"
 #include "keepalive.h"
 #include "log.h"
 
@@ -96,6 +97,13 @@ conn_accept(const struct config *cfg)
 	return fd;
 }
 
+static void
+log_stall(const struct config *cfg)
+{
+	log_msg("worker: a request stalled for %u s (request-read-timeout); "
+	    "connection closed", cfg->request_read_timeout);
+}
+
 /*
  * Reads the request on fd with libfcgi.  It is handed the connection
  * (ipcFd) rather than accepting one itself; keepConnection, until the
@@ -131,9 +139,7 @@ conn_read(FCGX_Request *fr, int fd, const struct config *cfg)
 	/* the kernel's timer may end the wait a tick before the clock does */
 	if (e == EAGAIN || e == EWOULDBLOCK || clock_ms() - start + 20 >=
 	    (long long)cfg->request_read_timeout * 1000)
-		log_msg("worker: a request stalled for %u s "
-		    "(request-read-timeout); connection closed",
-		    cfg->request_read_timeout);
+		log_stall(cfg);
 	else
 		log_msg("worker: a request could not be read; connection "
 		    "closed");
@@ -249,6 +255,35 @@ connections_waiting(void)
 	return poll(&p, 1, 0) > 0 && (p.revents & POLLIN) != 0;
 }
 
+/* The most of a request's body read past on a kept connection. */
+#define BODY_SKIP_MAX (1024 * 1024)
+
+/*
+ * Reads the rest of the request's body (FCGI_STDIN) to its end, so that
+ * the kept connection's next request starts at a record: the program
+ * reads no body, but a server may send one (a POST, answered 405).
+ * Meanwhile libfcgi answers a second FCGI_BEGIN_REQUEST on the
+ * connection with FCGI_CANT_MPX_CONN.  Bounded by BODY_SKIP_MAX bytes
+ * and request-read-timeout in all.  Returns 0 at the body's end, -1 if
+ * it was not reached (the connection is then not kept).
+ */
+static int
+skip_body(FCGX_Request *fr, const struct config *cfg)
+{
+	long long start = clock_ms();
+	size_t total = 0;
+	char buf[4096];
+	int n;
+
+	while ((n = FCGX_GetStr(buf, (int)sizeof(buf), fr->in)) > 0) {
+		total += (size_t)n;
+		if (total > BODY_SKIP_MAX || clock_ms() - start >
+		    (long long)cfg->request_read_timeout * 1000)
+			return -1;
+	}
+	return FCGX_GetError(fr->in) == 0 ? 0 : -1;
+}
+
 /*
  * Ends a connection whose answer was cut off part-way, without
  * FCGI_END_REQUEST and without sending what is still buffered: nginx
@@ -280,6 +315,9 @@ serve(struct app *app, struct out *o, struct conn *c,
     struct keepalive *keep)
 {
 	const struct config *cfg = app->cfg;
+	/* each worker serves one request at a time, on one of its slots */
+	const struct fcgirec_limits lim = {cfg->workers * WORKER_CONNS,
+	    cfg->workers};
 	struct app_request req;
 	int fd = c->fr.ipcFd;
 	ssize_t n;
@@ -302,10 +340,30 @@ serve(struct app *app, struct out *o, struct conn *c,
 		log_msg("worker: accept failed: %s", strerror(errno));
 		return -1;
 	}
+	/* management records and other roles: answered here (fcgirec.h) */
+	switch (fcgirec_answer(fd, &lim,
+	    (int)cfg->request_read_timeout * 1000)) {
+	case FCGIREC_ANSWERED:
+		c->fr.ipcFd = fd; /* held: its request may follow */
+		return 0;
+	case FCGIREC_STALLED:
+		log_stall(cfg);
+		/* fall through */
+	case FCGIREC_CLOSE:
+		c->fr.ipcFd = fd;
+		c->fr.detached = 1;
+		FCGX_Free(&c->fr, 1);
+		c->fr.detached = 0;
+		return 0;
+	case FCGIREC_REQUEST:
+		break;
+	}
 	if (conn_read(&c->fr, fd, cfg) != 0)
 		return 0;
 	req.method = FCGX_GetParam("REQUEST_METHOD", c->fr.envp);
-	req.path = FCGX_GetParam("DOCUMENT_URI", c->fr.envp);
+	req.script_name = FCGX_GetParam("SCRIPT_NAME", c->fr.envp);
+	req.path_info = FCGX_GetParam("PATH_INFO", c->fr.envp);
+	req.request_uri = FCGX_GetParam("REQUEST_URI", c->fr.envp);
 	req.query = FCGX_GetParam("QUERY_STRING", c->fr.envp);
 	req.accept = FCGX_GetParam("HTTP_ACCEPT", c->fr.envp);
 	out_init(o, fcgx_sink, c->fr.out);
@@ -322,6 +380,8 @@ serve(struct app *app, struct out *o, struct conn *c,
 		log_msg("worker: client went away during the answer");
 	/* kept if nginx asked for it and the backlog allows (keepalive.h) */
 	if (!keepalive_after_page(keep, clock_ms(), connections_waiting()))
+		c->fr.keepConnection = 0;
+	if (c->fr.keepConnection && skip_body(&c->fr, cfg) != 0)
 		c->fr.keepConnection = 0;
 	FCGX_Finish_r(&c->fr);
 	return 0;

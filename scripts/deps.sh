@@ -34,6 +34,7 @@ test_packages=(
     python3-pymysql                     # make bench: the seed's Python peer
     chromium chromium-driver python3-selenium  # tests: the page in a browser
     fonts-noto-cjk fonts-noto-color-emoji fonts-symbola  # its Korean, emoji, control pictures
+    apache2-bin lighttpd caddy h2o      # tests: the other FastCGI servers
 )
 
 case ${1:-all} in

@@ -10,7 +10,8 @@
 #
 # STATE/fcgi-app.cnf must exist (db.sh load writes it).  nginx listens on
 # $LISTEN_ADDR:PORT (default 127.0.0.1); the FastCGI socket is
-# STATE/fcgi-app.sock.
+# STATE/fcgi-app.sock.  start waits for $HEALTH_PATH (default /healthz;
+# MOUNT/healthz for a program mounted below a prefix).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=scripts/lib.sh
@@ -103,9 +104,10 @@ start() {
     fi
     local addr=$listen
     [ "$addr" != 0.0.0.0 ] || addr=127.0.0.1
-    if ! wait_for 20 curl -fsS --max-time 2 -o /dev/null "http://$addr:$port/healthz"; then
+    local health=${HEALTH_PATH:-/healthz}
+    if ! wait_for 20 curl -fsS --max-time 2 -o /dev/null "http://$addr:$port$health"; then
         stop >/dev/null # a failed start leaves nothing running
-        die "no answer on http://$addr:$port/healthz; see $state/*.log"
+        die "no answer on http://$addr:$port$health; see $state/*.log"
     fi
     say "serving on http://$addr:$port/"
 }

@@ -88,6 +88,8 @@ FCGI_APP_BIN=$top/build/asan/fcgi-app \
     run_counted "the page tells the truth (ASan+UBSan)" \
     /usr/bin/python3 tests/pyrun.py tests/integration/test_truth.py
 run_counted "the page in a browser (Chromium, axe-core)" tests/browser/run.sh
+run_counted "behind Apache, lighttpd, Caddy, h2o and nginx (interop)" \
+    python3 tests/pyrun.py tests/interop/test_interop.py tests/interop/test_fastcgi.py
 run_counted "TLS to the database (own CA)" python3 tests/pyrun.py tests/integration/test_tls.py
 FCGI_APP_TEST_DB=mysql84 \
     run_counted "integration through the MySQL 8.4 stand-in (TLS)" \

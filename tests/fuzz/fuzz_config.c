@@ -34,6 +34,7 @@ check_config(const struct config *c, const char *path)
 	FUZZ_CHECK(memchr(c->key, '\0', sizeof(c->key)) != NULL);
 	FUZZ_CHECK(config_is_ident(c->table));
 	FUZZ_CHECK(config_is_ident(c->key));
+	FUZZ_CHECK(config_is_mount(c->mount));
 	FUZZ_CHECK(in(c->default_limit, 1, 100000));
 	FUZZ_CHECK(in(c->max_limit, 1, 100000));
 	FUZZ_CHECK(c->default_limit <= c->max_limit);

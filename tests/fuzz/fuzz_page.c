@@ -211,7 +211,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct hostinfo host;
 	char table[48];
 	struct query q;
-	struct page pg = {table, &host, &q, 0};
+	struct page pg = {table, &host, &q, "/", 0};
 	struct fake_expect e;
 	struct db *db;
 	uint8_t limit = rd_byte(&r), flags = rd_byte(&r);

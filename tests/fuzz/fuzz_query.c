@@ -221,13 +221,28 @@ check_accept(const char *accept)
 static void
 check_path(const char *path)
 {
-	enum route r = http_route(path);
+	enum route r = http_route(path, "/");
+	enum route m = http_route(path, "/t/");
+	char joined[HTTP_PATH_MAX];
 
 	FUZZ_CHECK(r == ROUTE_TABLE || r == ROUTE_HEALTHZ ||
 	    r == ROUTE_READYZ || r == ROUTE_NONE);
 	FUZZ_CHECK((r == ROUTE_TABLE) == (path != NULL && strcmp(path, "/") == 0));
 	if (r != ROUTE_NONE)
 		FUZZ_CHECK(path != NULL && path[0] == '/');
+	/* under a mount, only the paths below it, as at the root */
+	if (m != ROUTE_NONE)
+		FUZZ_CHECK(path != NULL && strncmp(path, "/t/", 3) == 0 &&
+		    http_route(path + 2, "/") == m);
+	/* the path as SCRIPT_NAME, as PATH_INFO or as REQUEST_URI: the same */
+	if (path != NULL && path[0] != '\0' && strchr(path, '?') == NULL &&
+	    http_path(path, NULL, NULL, joined, sizeof(joined)) == 0) {
+		FUZZ_CHECK(strcmp(joined, path) == 0);
+		FUZZ_CHECK(http_path("", path, "/x", joined,
+		    sizeof(joined)) == 0 && strcmp(joined, path) == 0);
+		FUZZ_CHECK(http_path(NULL, NULL, path, joined,
+		    sizeof(joined)) == 0 && strcmp(joined, path) == 0);
+	}
 }
 
 static void

@@ -6,14 +6,13 @@ import os
 import pwd
 import signal
 import socket
-import struct
 import subprocess
 import threading
 import time
 import unittest
 
 from lib import dbsession
-from lib.fcgi import fcgi_params, fcgi_read_response, fcgi_record, fcgi_request
+from lib.fcgi import fcgi_read_response, fcgi_request
 from lib.imds import Imds
 from lib.localstack import Stack
 from lib.page import Page, as_shown_in_html
@@ -257,6 +256,18 @@ class Errors(unittest.TestCase):
             r = WEB.get("/", method=m)
             self.assertEqual(r.status, 405, m)
             self.assertEqual(r.header("allow"), "GET, HEAD", m)
+
+    def test_no_path_is_a_500_that_names_the_variables(self):
+        # a server that sends none of SCRIPT_NAME, PATH_INFO, REQUEST_URI
+        with WEB.fcgi_socket() as s:
+            s.sendall(fcgi_request({"REQUEST_METHOD": "GET", "QUERY_STRING": ""}))
+            out = fcgi_read_response(s)
+        head = out.split(b"\r\n\r\n", 1)[0].decode()
+        self.assertEqual(head.split("\r\n")[0], "Status: 500 Internal Server Error")
+        lines = [l for l in WEB.log().splitlines() if "the request has no path" in l]
+        self.assertEqual(len(lines), 1, lines)
+        for name in ("SCRIPT_NAME", "PATH_INFO", "REQUEST_URI"):
+            self.assertIn(name, lines[0])
 
     def test_still_serving_after_bad_requests(self):
         before = WEB.worker_pids()
@@ -522,13 +533,13 @@ def closed_by_peer(s):
 
 class Deadlines(unittest.TestCase):
     def test_stalled_requests_do_not_stop_the_service(self):
-        """Three times as many half-sent requests as workers: each costs
-        its worker request-read-timeout, is closed and logged, and the
-        page through nginx is still served."""
+        """Three times as many half-sent or silent requests as workers:
+        each costs its worker request-read-timeout, is closed and logged,
+        and the page through nginx is still served."""
         inst = STACK.web_start("stall", settings={"workers": 2,
                                                   "request-read-timeout": 1})
-        half = fcgi_request({"REQUEST_METHOD": "GET", "DOCUMENT_URI": "/"})[:20]
-        held = stalled_connections(inst, 6, half)
+        half = fcgi_request({"REQUEST_METHOD": "GET", "SCRIPT_NAME": "/"})[:20]
+        held = stalled_connections(inst, 4, half) + stalled_connections(inst, 2, b"")
         try:
             r = inst.get("/?format=json", timeout=20)
             self.assertEqual(r.status, 200)
@@ -822,7 +833,7 @@ class LongValues(unittest.TestCase):
         and the page through nginx is still served."""
         inst = STACK.web_start("wstall", settings={
             "table": "wide", "workers": 1, "response-write-timeout": 1})
-        req = fcgi_request({"REQUEST_METHOD": "GET", "DOCUMENT_URI": "/",
+        req = fcgi_request({"REQUEST_METHOD": "GET", "SCRIPT_NAME": "/",
                             "QUERY_STRING": "limit=2"})
         held = stalled_connections(inst, 3, req)
         try:
@@ -854,19 +865,10 @@ def wait_for_process(state, user, seconds=10):
     return dbsession.wait_for(STACK, seconds, user=user, state=state)
 
 
-def fcgi_kept_request(params):
-    """The bytes of one FastCGI GET request that asks the program to keep
-    the connection open after it (FCGI_KEEP_CONN), as nginx's
-    fastcgi_keep_conn does."""
-    begin = struct.pack(">HB5x", 1, 1)  # role RESPONDER, FCGI_KEEP_CONN
-    return (fcgi_record(1, begin) + fcgi_record(4, fcgi_params(params)) +
-            fcgi_record(4) + fcgi_record(5))
-
-
 class KeptConnections(unittest.TestCase):
     """FastCGI connections that nginx keeps: several requests on one, and
     idle kept connections never keep a worker from new ones."""
-    PAGE = {"REQUEST_METHOD": "GET", "DOCUMENT_URI": "/", "QUERY_STRING": "format=json"}
+    PAGE = {"REQUEST_METHOD": "GET", "SCRIPT_NAME": "/", "QUERY_STRING": "format=json"}
 
     def connect(self, inst):
         s = socket.socket(socket.AF_UNIX)
@@ -876,7 +878,7 @@ class KeptConnections(unittest.TestCase):
         return s
 
     def assert_page(self, s, keep=True):
-        s.sendall(fcgi_kept_request(self.PAGE) if keep else fcgi_request(self.PAGE))
+        s.sendall(fcgi_request(keep=True, params=self.PAGE) if keep else fcgi_request(self.PAGE))
         head, _, body = fcgi_read_response(s).partition(b"\r\n\r\n")
         self.assertTrue(head.startswith(b"Status: 200 OK"), head)
         self.assertEqual(len(json.loads(body)["rows"]), 10)
@@ -943,7 +945,7 @@ class StartAndStop(unittest.TestCase):
         time.sleep(0.3)  # a worker has accepted and waits for the request
         os.kill(master, signal.SIGTERM)
         time.sleep(0.3)
-        s.sendall(fcgi_request({"REQUEST_METHOD": "GET", "DOCUMENT_URI": "/",
+        s.sendall(fcgi_request({"REQUEST_METHOD": "GET", "SCRIPT_NAME": "/",
                                 "QUERY_STRING": "format=json"}))
         out = fcgi_read_response(s)
         s.close()
@@ -1029,7 +1031,7 @@ class StartAndStop(unittest.TestCase):
                     s.settimeout(20)
                     s.connect(path)
                     s.sendall(fcgi_request({"REQUEST_METHOD": "GET",
-                                            "DOCUMENT_URI": "/healthz"}))
+                                            "SCRIPT_NAME": "/healthz"}))
                     out = fcgi_read_response(s)
                 self.assertTrue(out.startswith(b"Status: 200 OK"), out)
                 nobody = pwd.getpwnam("nobody").pw_uid

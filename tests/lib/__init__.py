@@ -7,7 +7,9 @@ path, so a test imports `from lib.localstack import Stack`.
     cluster     make cluster's HAProxy and two instances
     page        the table page, parsed
     rawhttp     a raw HTTP/1.x client for hostile requests
-    fcgi        a FastCGI client: records, a request, the response
+    fcgi        a FastCGI client: records, requests, management records,
+                the records read back
+    frontend    Apache, lighttpd, Caddy, h2o or nginx in front of a socket
     imds        the IMDSv2 stand-in
     tls         a CA and server certificates of our own
 """

@@ -153,7 +153,10 @@ class Stack:
             os.chown(cnf + ".tmp", st.st_uid, st.st_gid)
             os.replace(cnf + ".tmp", cnf)
         port = free_port()
-        run(os.path.join(SCRIPTS, "web.sh"), "start", state, str(port), binary)
+        # a program mounted below a prefix answers its probes there
+        mount = (settings or {}).get("mount", "/")
+        run(os.path.join(SCRIPTS, "web.sh"), "start", state, str(port), binary,
+            env={"HEALTH_PATH": mount + "healthz"})
         inst = Instance(state, port)
         self.instances.append(inst)
         return inst

@@ -103,7 +103,8 @@ START_TEST(full_file)
 	    "imds-timeout-ms = 50\n"
 	    "request-read-timeout = 7\n"
 	    "response_write_timeout = 9\n"
-	    "run-as-user = fcgi-app\n"), 0);
+	    "run-as-user = fcgi-app\n"
+	    "mount = /table/\n"), 0);
 	ck_assert_str_eq(cfg.table, "orders");
 	ck_assert_str_eq(cfg.key, "order_id");
 	ck_assert_uint_eq(cfg.default_limit, 25);
@@ -123,6 +124,7 @@ START_TEST(full_file)
 	ck_assert_uint_eq(cfg.request_read_timeout, 7);
 	ck_assert_uint_eq(cfg.response_write_timeout, 9);
 	ck_assert_str_eq(cfg.run_as_user, "fcgi-app");
+	ck_assert_str_eq(cfg.mount, "/table/");
 	ck_assert_str_eq(cfg.path, path);
 }
 END_TEST
@@ -248,6 +250,43 @@ START_TEST(identifiers)
 }
 END_TEST
 
+/* Mount paths: "/" or "/a/b/", plain segments, nothing to escape. */
+START_TEST(mounts)
+{
+	static char longest[CONFIG_MOUNT_MAX + 2];
+
+	ck_assert(config_is_mount("/"));
+	ck_assert(config_is_mount("/table/"));
+	ck_assert(config_is_mount("/a/b.c/~d_e-f/"));
+	ck_assert(config_is_mount("/.well/"));
+	ck_assert(config_is_mount("/.../"));
+	ck_assert(!config_is_mount(""));
+	ck_assert(!config_is_mount("table/"));
+	ck_assert(!config_is_mount("/table"));
+	ck_assert(!config_is_mount("//"));
+	ck_assert(!config_is_mount("/a//b/"));
+	ck_assert(!config_is_mount("/./"));
+	ck_assert(!config_is_mount("/a/../"));
+	ck_assert(!config_is_mount("/a b/"));
+	ck_assert(!config_is_mount("/a\"b/"));
+	ck_assert(!config_is_mount("/a?b/"));
+	ck_assert(!config_is_mount("/a%2F/"));
+	ck_assert(!config_is_mount("/&amp;/"));
+	ck_assert(!config_is_mount("/d\xC3\xA9/"));
+	memset(longest, 'a', CONFIG_MOUNT_MAX);
+	longest[0] = '/';
+	longest[CONFIG_MOUNT_MAX - 1] = '/';
+	ck_assert(config_is_mount(longest));
+	longest[CONFIG_MOUNT_MAX - 1] = 'a';
+	longest[CONFIG_MOUNT_MAX] = '/';
+	ck_assert(!config_is_mount(longest));
+	fails_at("[fcgi-app]\ntable = demo\nmount = /table\n", 3,
+	    "mount must be / or a path");
+	ck_assert_int_eq(load("[fcgi-app]\ntable = demo\n"), 0);
+	ck_assert_str_eq(cfg.mount, "/");
+}
+END_TEST
+
 Suite *
 suite_config(void)
 {
@@ -263,6 +302,7 @@ suite_config(void)
 	tcase_add_test(tc, nul_byte);
 	tcase_add_test(tc, missing_file);
 	tcase_add_test(tc, identifiers);
+	tcase_add_test(tc, mounts);
 	suite_add_tcase(s, tc);
 	return s;
 }

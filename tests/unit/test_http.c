@@ -17,13 +17,96 @@ parse(const char *qs)
 
 START_TEST(routes)
 {
-	ck_assert_int_eq(http_route("/"), ROUTE_TABLE);
-	ck_assert_int_eq(http_route("/healthz"), ROUTE_HEALTHZ);
-	ck_assert_int_eq(http_route("/readyz"), ROUTE_READYZ);
-	ck_assert_int_eq(http_route("/healthz/"), ROUTE_NONE);
-	ck_assert_int_eq(http_route("/index.html"), ROUTE_NONE);
-	ck_assert_int_eq(http_route(""), ROUTE_NONE);
-	ck_assert_int_eq(http_route(NULL), ROUTE_NONE);
+	ck_assert_int_eq(http_route("/", "/"), ROUTE_TABLE);
+	ck_assert_int_eq(http_route("/healthz", "/"), ROUTE_HEALTHZ);
+	ck_assert_int_eq(http_route("/readyz", "/"), ROUTE_READYZ);
+	ck_assert_int_eq(http_route("/healthz/", "/"), ROUTE_NONE);
+	ck_assert_int_eq(http_route("/index.html", "/"), ROUTE_NONE);
+	ck_assert_int_eq(http_route("", "/"), ROUTE_NONE);
+	ck_assert_int_eq(http_route(NULL, "/"), ROUTE_NONE);
+}
+END_TEST
+
+/* Under a prefix: the same three paths below it, nothing else. */
+START_TEST(routes_mounted)
+{
+	const char *m = "/table/";
+
+	ck_assert_int_eq(http_route("/table/", m), ROUTE_TABLE);
+	ck_assert_int_eq(http_route("/table/healthz", m), ROUTE_HEALTHZ);
+	ck_assert_int_eq(http_route("/table/readyz", m), ROUTE_READYZ);
+	ck_assert_int_eq(http_route("/", m), ROUTE_NONE);
+	ck_assert_int_eq(http_route("/healthz", m), ROUTE_NONE);
+	ck_assert_int_eq(http_route("/table", m), ROUTE_NONE);
+	ck_assert_int_eq(http_route("/tablehealthz", m), ROUTE_NONE);
+	ck_assert_int_eq(http_route("/table/table/", m), ROUTE_NONE);
+	ck_assert_int_eq(http_route("/other/", m), ROUTE_NONE);
+	ck_assert_int_eq(http_route("/a/b/", "/a/b/"), ROUTE_TABLE);
+	ck_assert_int_eq(http_route("/a/", "/a/b/"), ROUTE_NONE);
+}
+END_TEST
+
+static char pbuf[64];
+
+static int
+path(const char *sn, const char *pi, const char *uri)
+{
+	memset(pbuf, 'x', sizeof(pbuf));
+	return http_path(sn, pi, uri, pbuf, sizeof(pbuf));
+}
+
+/* SCRIPT_NAME + PATH_INFO however a server splits them (docs/service.md). */
+START_TEST(paths_cgi)
+{
+	/* nginx: the whole path in SCRIPT_NAME, REQUEST_URI not used */
+	ck_assert_int_eq(path("/healthz", NULL, "/other?x"), 0);
+	ck_assert_str_eq(pbuf, "/healthz");
+	/* Apache: SCRIPT_NAME alone */
+	ck_assert_int_eq(path("/table/", NULL, "/table/?limit=3"), 0);
+	ck_assert_str_eq(pbuf, "/table/");
+	/* lighttpd at the root: an empty SCRIPT_NAME, the path in PATH_INFO */
+	ck_assert_int_eq(path("", "/", "/?limit=3"), 0);
+	ck_assert_str_eq(pbuf, "/");
+	/* Caddy and h2o: PATH_INFO alone */
+	ck_assert_int_eq(path(NULL, "/table/readyz", NULL), 0);
+	ck_assert_str_eq(pbuf, "/table/readyz");
+	/* a real split: the two joined */
+	ck_assert_int_eq(path("/table", "/healthz", "/x"), 0);
+	ck_assert_str_eq(pbuf, "/table/healthz");
+}
+END_TEST
+
+/* REQUEST_URI only where the pair gives nothing; no path is -1. */
+START_TEST(paths_fallback)
+{
+	ck_assert_int_eq(path(NULL, NULL, "/healthz?x=1"), 0);
+	ck_assert_str_eq(pbuf, "/healthz");
+	ck_assert_int_eq(path("", "", "/table/"), 0);
+	ck_assert_str_eq(pbuf, "/table/");
+	ck_assert_int_eq(path("", NULL, "/?a?b"), 0);
+	ck_assert_str_eq(pbuf, "/");
+	ck_assert_int_eq(path(NULL, NULL, NULL), -1);
+	ck_assert_int_eq(path("", "", ""), -1);
+	ck_assert_int_eq(path(NULL, NULL, "?limit=3"), -1);
+}
+END_TEST
+
+/* A path that does not fit is -2, with nothing written past the end. */
+START_TEST(paths_long)
+{
+	char sn[sizeof(pbuf) + 1];
+
+	memset(sn, 'a', sizeof(sn) - 1);
+	sn[0] = '/';
+	sn[sizeof(sn) - 1] = '\0';
+	ck_assert_int_eq(path(sn, NULL, NULL), -2);
+	sn[sizeof(pbuf) - 1] = '\0'; /* 63 bytes and the NUL fit */
+	ck_assert_int_eq(path(sn, NULL, NULL), 0);
+	ck_assert_str_eq(pbuf, sn);
+	ck_assert_int_eq(path(sn, "/", NULL), -2);
+	sn[sizeof(pbuf) - 2] = '\0';
+	ck_assert_int_eq(path(sn, "/", NULL), 0);
+	ck_assert_int_eq(path(NULL, NULL, sn), 0);
 }
 END_TEST
 
@@ -160,6 +243,10 @@ suite_http(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, routes);
+	tcase_add_test(tc, routes_mounted);
+	tcase_add_test(tc, paths_cgi);
+	tcase_add_test(tc, paths_fallback);
+	tcase_add_test(tc, paths_long);
 	tcase_add_test(tc, methods);
 	tcase_add_test(tc, defaults);
 	tcase_add_test(tc, good_values);

@@ -117,6 +117,7 @@ setup(void)
 	memset(&cfg, 0, sizeof(cfg));
 	strcpy(cfg.table, "demo");
 	strcpy(cfg.key, "id");
+	strcpy(cfg.mount, "/");
 	cfg.default_limit = 10;
 	cfg.max_limit = 100;
 	cfg.retry_after = 7;
@@ -234,11 +235,27 @@ json_member(const struct answer *a, const char *name)
 /* What app_handle returned last: 0, or -1 for an answer cut off. */
 static int handled;
 
+/* A request with its path in SCRIPT_NAME, PATH_INFO and REQUEST_URI. */
+static void
+ask_cgi(const char *method, const char *script_name, const char *path_info,
+    const char *request_uri, const char *query, struct answer *a)
+{
+	struct app_request req = {method, script_name, path_info, request_uri,
+	    query, NULL};
+	const char *text;
+
+	mem_open(&o, &m);
+	handled = app_handle(&app, &req, &o);
+	text = mem_str(&o, &m);
+	parse(text, m.len, a);
+}
+
+/* A request as nginx sends it: the whole path in SCRIPT_NAME. */
 static void
 ask(const char *method, const char *path, const char *query,
     const char *accept, struct answer *a)
 {
-	struct app_request req = {method, path, query, accept};
+	struct app_request req = {method, path, NULL, path, query, accept};
 	const char *text;
 
 	mem_open(&o, &m);
@@ -572,6 +589,60 @@ START_TEST(draining_fails_the_probes_and_serves_pages)
 }
 END_TEST
 
+/* Under a mount, the table and probes are below it, and links keep it. */
+START_TEST(a_mount_serves_below_its_prefix)
+{
+	struct answer a;
+
+	strcpy(cfg.mount, "/table/");
+	ask("GET", "/table/", "limit=2&format=json", NULL, &a);
+	ck_assert_int_eq(a.status, 200);
+	ck_assert_str_eq(json_member(&a, "next"),
+	    "\"/table/?format=json&limit=2&after=2\"");
+	ask_cgi("GET", NULL, "/table/healthz", NULL, NULL, &a);
+	ck_assert_int_eq(a.status, 200);
+	ask_cgi("GET", "", "", "/table/readyz?x", NULL, &a);
+	ck_assert_int_eq(a.status, 200);
+	ask("GET", "/", NULL, NULL, &a);
+	ck_assert_int_eq(a.status, 404);
+	ask("GET", "/healthz", NULL, NULL, &a);
+	ck_assert_int_eq(a.status, 404);
+}
+END_TEST
+
+/* Each server's split of the path reaches the same route. */
+START_TEST(every_split_of_the_path_routes_alike)
+{
+	struct answer a;
+
+	ask_cgi("GET", "", "/", "/?limit=1", "limit=1", &a); /* lighttpd */
+	ck_assert_int_eq(a.status, 200);
+	ck_assert_str_eq(html_id(&a, "count"), "1 row");
+	ask_cgi("GET", "/", NULL, "/", NULL, &a); /* Apache */
+	ck_assert_int_eq(a.status, 200);
+	ask_cgi("GET", NULL, "/healthz", "/healthz", NULL, &a); /* h2o */
+	ck_assert_str_eq(a.body, "ok\n");
+	ask_cgi("GET", NULL, NULL, "/healthz?a", NULL, &a); /* no pair */
+	ck_assert_str_eq(a.body, "ok\n");
+	ask_cgi("GET", "/nope", NULL, "/", NULL, &a); /* the pair wins */
+	ck_assert_int_eq(a.status, 404);
+}
+END_TEST
+
+/* No path at all is the server's misconfiguration: 500, not 404. */
+START_TEST(no_path_gets_500)
+{
+	struct answer a;
+
+	ask_cgi("GET", NULL, NULL, NULL, NULL, &a);
+	ck_assert_int_eq(a.status, 500);
+	ck_assert_ptr_nonnull(html_id(&a, "error"));
+	ask_cgi("GET", "", "", "", NULL, &a);
+	ck_assert_int_eq(a.status, 500);
+	ck_assert_uint_eq(fake_db_calls(app.db)->opens, 0);
+}
+END_TEST
+
 Suite *
 suite_app(void)
 {
@@ -592,6 +663,9 @@ suite_app(void)
 	tcase_add_test(tc, a_number_column_never_turns_string);
 	tcase_add_test(tc, health_probes);
 	tcase_add_test(tc, draining_fails_the_probes_and_serves_pages);
+	tcase_add_test(tc, a_mount_serves_below_its_prefix);
+	tcase_add_test(tc, every_split_of_the_path_routes_alike);
+	tcase_add_test(tc, no_path_gets_500);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -66,6 +66,7 @@ worker_start(void)
 
 	memset(&cfg, 0, sizeof(cfg));
 	strcpy(cfg.table, "demo");
+	strcpy(cfg.mount, "/");
 	cfg.default_limit = 10;
 	cfg.max_limit = 100;
 	cfg.retry_after = 1;
@@ -169,7 +170,7 @@ fcgi_get(unsigned char *buf, const char *path)
 	size_t n = 0, at;
 
 	n = param(params, n, "REQUEST_METHOD", "GET");
-	n = param(params, n, "DOCUMENT_URI", path);
+	n = param(params, n, "SCRIPT_NAME", path);
 	n = param(params, n, "QUERY_STRING", "");
 	at = record(buf, 0, 1, begin, sizeof(begin));
 	at = record(buf, at, 4, params, n);

@@ -285,6 +285,19 @@ skip_body(FCGX_Request *fr, const struct config *cfg)
 }
 
 /*
+ * Closes fr's connection at once: detached, libfcgi neither shuts it
+ * down nor lingers up to 2 s for the peer to close first.  Its buffers
+ * are dropped unsent.
+ */
+static void
+conn_close_now(FCGX_Request *fr)
+{
+	fr->detached = 1;
+	FCGX_Free(fr, 1);
+	fr->detached = 0;
+}
+
+/*
  * Ends a connection whose answer was cut off part-way, without
  * FCGI_END_REQUEST and without sending what is still buffered: nginx
  * then aborts the client's response instead of ending it as whole
@@ -297,9 +310,7 @@ conn_cut(FCGX_Request *fr)
 	if (shutdown(fr->ipcFd, SHUT_RDWR) != 0)
 		log_msg("worker: shutting down a cut-off connection failed: %s",
 		    strerror(errno));
-	fr->detached = 1;
-	FCGX_Free(fr, 1);
-	fr->detached = 0;
+	conn_close_now(fr);
 }
 
 /*
@@ -329,9 +340,7 @@ serve(struct app *app, struct out *o, struct conn *c,
 			return 0; /* woken for nothing */
 		if (n == 0) {
 			/* nginx closed it: no request lost, nothing to log */
-			c->fr.detached = 1;
-			FCGX_Free(&c->fr, 1);
-			c->fr.detached = 0;
+			conn_close_now(&c->fr);
 			return 0;
 		}
 	} else if ((fd = conn_accept(cfg)) == -2) {
@@ -351,9 +360,7 @@ serve(struct app *app, struct out *o, struct conn *c,
 		/* fall through */
 	case FCGIREC_CLOSE:
 		c->fr.ipcFd = fd;
-		c->fr.detached = 1;
-		FCGX_Free(&c->fr, 1);
-		c->fr.detached = 0;
+		conn_close_now(&c->fr);
 		return 0;
 	case FCGIREC_REQUEST:
 		break;
@@ -459,10 +466,8 @@ worker_run(const struct config *cfg, const struct hostinfo *host)
 	if (r > 0)
 		rc = 0;
 out:
-	for (i = 0; i < inited; i++) {
-		conns[i].fr.detached = 1; /* idle: close at once */
-		FCGX_Free(&conns[i].fr, 1);
-	}
+	for (i = 0; i < inited; i++)
+		conn_close_now(&conns[i].fr); /* idle: close at once */
 	if (idle >= 0)
 		(void)close(idle);
 	db_free(app.db);

@@ -16,9 +16,11 @@ def fcgi_params(params):
     return out
 
 
-def fcgi_request(params):
-    """The bytes of one whole FastCGI GET request."""
-    begin = struct.pack(">HB5x", 1, 0)  # role RESPONDER, no keep-alive
+def fcgi_request(params, keep=False):
+    """The bytes of one whole FastCGI GET request; keep asks the program
+    to keep the connection open after it (FCGI_KEEP_CONN), as nginx's
+    fastcgi_keep_conn does."""
+    begin = struct.pack(">HB5x", 1, 1 if keep else 0)  # role RESPONDER
     return (fcgi_record(1, begin) + fcgi_record(4, fcgi_params(params)) +
             fcgi_record(4) + fcgi_record(5))
 

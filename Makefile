@@ -185,7 +185,7 @@ cluster-rollout: deps ## rehearse the rolling update on the cluster, under load
 	@$(MAKE) --no-print-directory all
 	@python3 tests/pyrun.py tests/cluster/test_rollout.py
 
-bench: deps ## benchmark the page against PHP-FPM, Go, the seed's Python and this machine's limits
+bench: deps ## the targets table: the page against Go, PHP-FPM, Python and this machine's limits, closed and open loop
 	@$(MAKE) --no-print-directory all
 	@python3 bench/bench.py
 	@python3 bench/compress.py

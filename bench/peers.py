@@ -1,9 +1,11 @@
 """The servers a user would pick instead of fcgi-app, for make bench:
-PHP-FPM with persistent PDO, Go net/http with database/sql, and the
-hand-built setup's connect-per-request Python http.server; each with as
-many workers (children, connections, processes) as fcgi-app has, on the
-same database and table, behind the same nginx (the local stack's
-nginx.conf, one worker, the production site's connection settings).
+PHP-FPM with persistent PDO, Go net/http with database/sql written two
+ways (idiomatic, with html/template, and lean, written for speed), and
+the hand-built setup's connect-per-request Python http.server; each with
+as many workers (children, connections, processes) as fcgi-app has (the
+lean Go peer: a pool of 16 connections), on the same database and table,
+behind the same nginx (the local stack's nginx.conf, one worker, the
+production site's connection settings).
 
 Each peer is a Server: a URL, and the processes whose CPU time counts
 as the application's and as nginx's.  They run as the same user as
@@ -21,6 +23,19 @@ from lib.proc import descendants
 
 PEERS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "peers")
 WEB = os.path.join(SCRIPTS, "web.sh")
+
+
+def pss_kib(pids):
+    """The processes' proportional set size, summed: their memory, each
+    shared page split among those that map it."""
+    total = 0
+    for p in pids:
+        try:
+            with open("/proc/%d/smaps_rollup" % p) as f:
+                total += int(re.search(r"^Pss:\s+(\d+) kB", f.read(), re.M).group(1))
+        except OSError:
+            continue
+    return total
 
 
 def read_pid(path):
@@ -135,14 +150,23 @@ def _spawn(argv, env, log):
                                 stderr=subprocess.STDOUT, start_new_session=True)
 
 
-def build_go(out_dir):
-    """Builds the Go peer offline from Debian's packaged sources."""
-    binary = os.path.join(out_dir, "peer-go")
+def build_go(out_dir, source, name):
+    """Builds one Go program (a path) into out_dir/name, offline, from
+    Debian's packaged sources; returns the binary's path."""
+    binary = os.path.join(out_dir, name)
     env = dict(os.environ, GO111MODULE="off", GOPATH="/usr/share/gocode", GOFLAGS="",
                GOCACHE=os.path.join(out_dir, "go-cache"))
-    subprocess.run(["go", "build", "-o", binary, os.path.join(PEERS, "peer.go")], env=env,
-                   check=True, capture_output=True, timeout=600)
+    p = subprocess.run(["go", "build", "-o", binary, source], env=env,
+                       capture_output=True, text=True, timeout=600)
+    if p.returncode != 0:
+        raise RuntimeError("go build %s failed:\n%s" % (source, p.stderr))
     return binary
+
+
+def build_peers(out_dir):
+    """The two Go peers' binaries: {"Go": idiomatic, "Go lean": lean}."""
+    return {"Go": build_go(out_dir, os.path.join(PEERS, "peer.go"), "peer-go"),
+            "Go lean": build_go(out_dir, os.path.join(PEERS, "lean.go"), "peer-go-lean")}
 
 
 def _behind_proxy(name, state, proc, app_port, keepalive, free_port):
@@ -160,7 +184,9 @@ def _behind_proxy(name, state, proc, app_port, keepalive, free_port):
     return Server(name, "http://127.0.0.1:%d/" % port, proc.pid, state, stop)
 
 
-def start_go(parent, name, db_state, table, workers, go_binary, free_port):
+def start_go(parent, name, db_state, table, conns, go_binary, free_port, label="Go"):
+    """A Go peer (go_binary, from build_peers) with conns database
+    connections, as the Server label."""
     state = _state(parent, name)
     sock, db, user, pw = db_client(db_state)
     binary = os.path.join(state, "peer-go")
@@ -170,10 +196,10 @@ def start_go(parent, name, db_state, table, workers, go_binary, free_port):
            "PEER_DSN": "%s:%s@unix(%s)/%s?charset=utf8mb4" % (user, pw, sock, db)}
     run_user = "nobody" if os.getuid() == 0 else None
     proc = _spawn(_as_user(run_user) + [binary, "-listen", "127.0.0.1:%d" % app_port,
-                                        "-table", table, "-conns", str(workers)],
+                                        "-table", table, "-conns", str(conns)],
                   env, os.path.join(state, "peer.log"))
     # one kept connection per client connection of the 64-connection load
-    return _behind_proxy("Go", state, proc, app_port, "keepalive 64;", free_port)
+    return _behind_proxy(label, state, proc, app_port, "keepalive 64;", free_port)
 
 
 def start_python(parent, name, db_state, table, workers, free_port):

@@ -76,7 +76,7 @@ tally_run "the CloudWatch agent's provisioner runs for the amazon-ebs source onl
 tally_run "CloudWatch agent: installed only with a good signature (offline)" \
     python3 tests/pyrun.py tests/image/test_agent_signature.py
 
-shell_scripts=(scripts/*.sh tests/*.sh tests/fuzz/*.sh tests/browser/*.sh .ci/run packer/*.sh packer/files/fcgi-app-configure stack/*.sh)
+shell_scripts=(scripts/*.sh tests/*.sh tests/fuzz/*.sh tests/browser/*.sh .ci/run packer/*.sh packer/files/fcgi-app-configure packer/files/fcgi-app-journal-copy stack/*.sh)
 for f in "${shell_scripts[@]}"; do
     tally_run "shellcheck $f" shellcheck -x "$f"
 done
@@ -93,7 +93,7 @@ verify_units() {
     cp packer/files/nginx-limits.conf "$root/etc/systemd/system/nginx.service.d/limits.conf"
     cp packer/files/fcgi-app-journal.service "$root/etc/systemd/system/"
     cp "$(command -v journalctl)" "$root/usr/bin/journalctl"
-    mkdir -p "$root/bin" && cp /bin/sleep "$root/bin/sleep"
+    cp packer/files/fcgi-app-journal-copy "$root/usr/local/sbin/"
     cp "$top/build/fcgi-app" "$root/usr/local/sbin/fcgi-app" || return 1
     cp "$(command -v spawn-fcgi)" "$root/usr/bin/spawn-fcgi"
     cp "$(command -v nginx)" "$root/usr/sbin/nginx"

@@ -72,6 +72,7 @@ install -m 0644 "$src/packer/files/nginx-limits.conf" \
 # the journal's copy for the CloudWatch agent (docs/image.md, "Logs")
 install -m 0644 "$src/packer/files/fcgi-app-journal.service" \
     /etc/systemd/system/fcgi-app-journal.service
+install -m 0755 "$src/packer/files/fcgi-app-journal-copy" /usr/local/sbin/fcgi-app-journal-copy
 install -m 0644 "$src/packer/files/fcgi-app-journal.logrotate" /etc/logrotate.d/fcgi-app-journal
 install -D -m 0644 "$src/packer/files/amazon-cloudwatch-agent.json" \
     /usr/local/share/fcgi-app/amazon-cloudwatch-agent.json

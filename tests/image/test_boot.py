@@ -391,8 +391,9 @@ class A_FirstBoot(unittest.TestCase, PageChecks):
         self.assertEqual(T.a.ssh("systemctl is-active fcgi-app-journal").strip(), "active")
         journal = journal_lines(T.a)
         self.assertTrue(journal, "fcgi-app wrote nothing to the journal")
-        wait_for("the journal's copy caught up", 60,
-                 lambda: set(journal) <= set(copied_lines(T.a)), every=2)
+        wait_copied(T.a, journal)
+        copied = copied_lines(T.a)
+        self.assertEqual(len(copied), len(set(copied)), "lines copied twice")
         stamp = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}[+-]\d{4} ")
         for line in copied_lines(T.a):
             self.assertRegex(line, stamp)
@@ -409,6 +410,18 @@ def journal_lines(guest):
 
 def copied_lines(guest):
     return [l for l in guest.ssh("sudo cat /var/log/fcgi-app-journal.log").splitlines() if l]
+
+
+def wait_copied(guest, journal, seconds=60):
+    """Waits until every line of journal is in the copy; if one is not
+    within seconds, fails naming the lines that are missing."""
+    try:
+        wait_for("the journal's copy caught up", seconds,
+                 lambda: set(journal) <= set(copied_lines(guest)), every=2)
+    except TimeoutError as e:
+        missing = [l for l in journal if l not in set(copied_lines(guest))]
+        raise AssertionError("%s; %d of %d lines not copied, the first: %r" % (
+            e, len(missing), len(journal), missing[:5])) from None
 
 
 class B_Reboot(unittest.TestCase, PageChecks):
@@ -440,8 +453,7 @@ class B_Reboot(unittest.TestCase, PageChecks):
         (the copy stops after it)."""
         self.assertEqual(T.a.ssh("systemctl is-active fcgi-app-journal").strip(), "active")
         journal = journal_lines(T.a)
-        wait_for("the journal's copy caught up", 60,
-                 lambda: set(journal) <= set(copied_lines(T.a)), every=2)
+        wait_copied(T.a, journal)
         copied = copied_lines(T.a)
         self.assertEqual(len(copied), len(set(copied)), "lines copied twice")
 

@@ -262,6 +262,11 @@ class A_Provisioned(unittest.TestCase):
             unit = f.read()
         with open(R.path("/etc/systemd/system/fcgi-app-journal.service")) as f:
             self.assertEqual(f.read(), unit)
+        with open(os.path.join(TOP, "packer", "files", "fcgi-app-journal-copy")) as f:
+            copy = f.read()
+        with open(R.path("/usr/local/sbin/fcgi-app-journal-copy")) as f:
+            self.assertEqual(f.read(), copy)
+        self.assertTrue(os.access(R.path("/usr/local/sbin/fcgi-app-journal-copy"), os.X_OK))
         link = R.path("/etc/systemd/system/multi-user.target.wants/fcgi-app-journal.service")
         self.assertTrue(os.path.islink(link), "fcgi-app-journal.service is not enabled")
         self.assertEqual(os.path.basename(os.readlink(link)), "fcgi-app-journal.service")

@@ -49,7 +49,34 @@ source_names_build() {
 }
 tally_run "the image's source names its build (packer/source.sh, BUILD_ID)" source_names_build
 
-shell_scripts=(scripts/*.sh tests/*.sh tests/fuzz/*.sh tests/browser/*.sh .ci/run packer/*.sh packer/files/fcgi-app-configure stack/*.sh)
+# the CloudWatch agent's configuration: our schema of it, and the stack's
+# log groups (packer/agent_config.py)
+tally_run "CloudWatch agent config: schema and the stack's log groups" \
+    python3 packer/agent_config.py
+
+# Packer 1.6.6 accepts any name in a provisioner's `only`: the agent's
+# provisioner must name the template's amazon-ebs source, and only it.
+agent_only_in_aws() {
+    python3 - packer/fcgi-app.pkr.hcl <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+ebs = re.findall(r'^source "amazon-ebs" "([^"]+)"', text, re.M)
+blocks = re.findall(r'^  provisioner "shell" \{\n(.*?)^  \}', text, re.M | re.S)
+agent = [b for b in blocks if "cloudwatch-agent.sh" in b]
+only = [re.findall(r'"([^"]+)"', m) for b in agent
+        for m in re.findall(r"^\s*only\s*=\s*\[(.*)\]", b, re.M)]
+print("        only = %s; amazon-ebs sources: %s" % (only, ebs))
+sys.exit(0 if len(agent) == 1 and len(ebs) == 1 and only == [["amazon-ebs." + ebs[0]]] else 1)
+PY
+}
+tally_run "the CloudWatch agent's provisioner runs for the amazon-ebs source only" agent_only_in_aws
+
+# the agent's download is installed only with a good signature by the
+# pinned key: shown offline with a key and package of the test's own
+tally_run "CloudWatch agent: installed only with a good signature (offline)" \
+    python3 tests/pyrun.py tests/image/test_agent_signature.py
+
+shell_scripts=(scripts/*.sh tests/*.sh tests/fuzz/*.sh tests/browser/*.sh .ci/run packer/*.sh packer/files/fcgi-app-configure packer/files/fcgi-app-journal-copy stack/*.sh)
 for f in "${shell_scripts[@]}"; do
     tally_run "shellcheck $f" shellcheck -x "$f"
 done
@@ -64,15 +91,19 @@ verify_units() {
     cp packer/files/fcgi-app.service "$root/etc/systemd/system/"
     cp packer/files/nginx-after-fcgi-app.conf "$root/etc/systemd/system/nginx.service.d/fcgi-app.conf"
     cp packer/files/nginx-limits.conf "$root/etc/systemd/system/nginx.service.d/limits.conf"
+    cp packer/files/fcgi-app-journal.service "$root/etc/systemd/system/"
+    cp "$(command -v journalctl)" "$root/usr/bin/journalctl"
+    cp packer/files/fcgi-app-journal-copy "$root/usr/local/sbin/"
     cp "$top/build/fcgi-app" "$root/usr/local/sbin/fcgi-app" || return 1
     cp "$(command -v spawn-fcgi)" "$root/usr/bin/spawn-fcgi"
     cp "$(command -v nginx)" "$root/usr/sbin/nginx"
-    out=$(systemd-analyze verify --root="$root" fcgi-app.service nginx.service 2>&1)
+    out=$(systemd-analyze verify --root="$root" fcgi-app.service nginx.service \
+        fcgi-app-journal.service 2>&1)
     local rc=$?
     [ -n "$out" ] && printf '%s\n' "$out"
     [ $rc -eq 0 ] && [ -z "$out" ]
 }
-tally_run "systemd-analyze verify (fcgi-app.service, nginx drop-in)" verify_units
+tally_run "systemd-analyze verify (fcgi-app.service, nginx drop-in, fcgi-app-journal.service)" verify_units
 
 # The unit's exposure, as systemd rates it (0 best, 10 worst); hardening
 # that slips past 1.5 fails the check.

@@ -216,6 +216,15 @@ build {
     execute_command = "sudo env UPLOAD_DIR=/tmp/fcgi-app-upload bash '{{ .Path }}'"
   }
 
+  # The CloudWatch agent, from AWS, its signature verified: in AWS only.
+  # The qemu build installs the same configuration (provision.sh), which
+  # make packer-check checks against packer/cloudwatch-agent.schema.json.
+  provisioner "shell" {
+    only            = ["amazon-ebs.debian12"]
+    script          = "${path.root}/cloudwatch-agent.sh"
+    execute_command = "sudo bash '{{ .Path }}'"
+  }
+
   post-processor "manifest" {
     output     = "build/packer-manifest.json"
     strip_path = true

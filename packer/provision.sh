@@ -8,8 +8,10 @@
 #
 # It installs nginx, spawn-fcgi, the runtime libraries and the AWS CLI;
 # builds and installs the program; installs the nginx site, the systemd
-# units, fcgi-app-configure and the CA bundle; and creates the fcgi-app
-# system user.  It writes no credential and no config: the launch
+# units, fcgi-app-configure and the CA bundle; installs the CloudWatch
+# agent's configuration and the journal's copy it ships (the agent
+# itself comes from AWS, in the amazon-ebs build only:
+# packer/cloudwatch-agent.sh); and creates the fcgi-app system user.  It writes no credential and no config: the launch
 # template's user data does that at boot.
 set -euo pipefail
 upload=${UPLOAD_DIR:-/tmp/fcgi-app-upload}
@@ -21,7 +23,7 @@ say() { printf '==> %s\n' "$*"; }
 [ -s "$upload/rds-ca.pem" ] || { echo "no $upload/rds-ca.pem" >&2; exit 1; }
 
 runtime=(nginx spawn-fcgi libfcgi0ldbl libmariadb3 awscli python3 curl
-    ca-certificates systemd)
+    ca-certificates systemd logrotate)
 build=(gcc make libc6-dev pkg-config libfcgi-dev libmariadb-dev)
 
 say "installing packages"
@@ -67,6 +69,18 @@ install -D -m 0644 "$src/packer/files/nginx-after-fcgi-app.conf" \
     /etc/systemd/system/nginx.service.d/fcgi-app.conf
 install -m 0644 "$src/packer/files/nginx-limits.conf" \
     /etc/systemd/system/nginx.service.d/limits.conf
+# the journal's copy for the CloudWatch agent (docs/image.md, "Logs")
+install -m 0644 "$src/packer/files/fcgi-app-journal.service" \
+    /etc/systemd/system/fcgi-app-journal.service
+install -m 0755 "$src/packer/files/fcgi-app-journal-copy" /usr/local/sbin/fcgi-app-journal-copy
+install -m 0644 "$src/packer/files/fcgi-app-journal.logrotate" /etc/logrotate.d/fcgi-app-journal
+install -D -m 0644 "$src/packer/files/amazon-cloudwatch-agent.json" \
+    /usr/local/share/fcgi-app/amazon-cloudwatch-agent.json
+if ! systemctl enable fcgi-app-journal.service >/dev/null 2>&1; then
+    mkdir -p /etc/systemd/system/multi-user.target.wants
+    ln -sfn /etc/systemd/system/fcgi-app-journal.service \
+        /etc/systemd/system/multi-user.target.wants/fcgi-app-journal.service
+fi
 # fcgi-app is enabled by fcgi-app-configure once the config exists;
 # until then nginx answers 502 and the load balancer keeps it out
 systemctl enable nginx.service >/dev/null 2>&1 || true

@@ -19,6 +19,7 @@ test_packages=(
     haproxy                             # the balancer of make cluster
     check python3 shellcheck git        # tests
     python3-html5lib                    # tests: the pages through an HTML5 parser
+    gpg                                 # tests: the CloudWatch agent's signature check
     gcovr                               # tests: make coverage
     man-db                              # tests: the man page formats cleanly
     clang libclang-rt-14-dev            # tests: the libFuzzer harnesses
@@ -26,6 +27,7 @@ test_packages=(
     debootstrap iproute2 openssl        # the image: offline rehearsal
     qemu-system-x86 qemu-utils genisoimage socat openssh-client  # make image, image-test
     python3-yaml                        # the stack: stack-check
+    python3-jsonschema                  # the image: the CloudWatch agent config, packer-check
     wrk gnuplot-nox                     # make bench
     php8.2-fpm php8.2-mysql             # make bench: the PHP peer
     golang-go golang-github-go-sql-driver-mysql-dev  # make bench: the Go peers, bench/openloop.go

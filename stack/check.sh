@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make stack-check: the CloudFormation templates, checked offline against
 # CloudFormation's published resource specification, and by the
-# project's rules (stack/rules.py).  The specification
+# project's rules (stack/rules.py), and the database connection budget
+# (stack/budget.py, stack/rds.json).  The specification
 # comes from the npm registry, pinned by stack/spec/package-lock.json.
 # Prints "N passed, N failed" last.
 set -euo pipefail
@@ -13,5 +14,7 @@ if [ ! -s "$spec" ] || [ "$top/stack/spec/package-lock.json" -nt "$spec" ]; then
     touch "$spec"
 fi
 export CFN_SPEC=$spec
+# the database connection budget, its arithmetic shown (the tests hold it)
+/usr/bin/python3 "$top/stack/budget.py" || true
 # Debian's python3, which has PyYAML (python3-yaml)
 exec /usr/bin/python3 "$top/tests/pyrun.py" "$top/tests/stack/test_stack.py"

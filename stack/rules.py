@@ -1,6 +1,7 @@
 """The project's own rules for its CloudFormation templates: what the
 specification cannot say (stack/check.py checks that), the hardening and
-observability every template must keep.
+observability every template must keep, and an RDS engine version still
+in standard support on the day it runs (stack/rds.py, RDS_TODAY).
 
     python3 stack/rules.py TEMPLATE.yaml [...]
 
@@ -18,6 +19,7 @@ import yaml
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from check import Loader  # noqa: E402
+import rds  # noqa: E402
 
 # the account ALB access logs come from in ap-northeast-2
 ELB_LOG_ACCOUNT = "600734575887"
@@ -25,7 +27,7 @@ ELB_LOG_ACCOUNT = "600734575887"
 TLS12_POLICIES = ("ELBSecurityPolicy-TLS13-1-2-", "ELBSecurityPolicy-TLS-1-2-",
                   "ELBSecurityPolicy-FS-1-2-")
 ZONES = {"ap-northeast-2a", "ap-northeast-2c"}
-ENDPOINT_SERVICES = {"ssm", "ssmmessages", "ec2messages", "cloudformation", "kms"}
+ENDPOINT_SERVICES = {"ssm", "ssmmessages", "ec2messages", "cloudformation", "kms", "logs"}
 ASG_NOTIFICATIONS = {"autoscaling:EC2_INSTANCE_LAUNCH", "autoscaling:EC2_INSTANCE_LAUNCH_ERROR",
                      "autoscaling:EC2_INSTANCE_TERMINATE",
                      "autoscaling:EC2_INSTANCE_TERMINATE_ERROR"}
@@ -236,13 +238,63 @@ def rule_launch_templates(T):
     return out
 
 
+# the log actions the CloudWatch agent needs on groups that exist
+AGENT_LOG_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"}
+
+
+def rule_instance_logs(T):
+    """A stack with instances ships their logs: log groups with a
+    retention parameter, and the instances' role may write to those
+    groups, and only the agent's actions, and nothing on "*"."""
+    if not T.of_type("AWS::EC2::LaunchTemplate") or \
+            not T.of_type("AWS::AutoScaling::AutoScalingGroup"):
+        return []
+    out = []
+    groups = T.of_type("AWS::Logs::LogGroup")
+    if len(groups) < 3:
+        out.append(("instance-logs", "want log groups for the journal and nginx's access "
+                    "and error logs, got %d" % len(groups)))
+    for name in groups:
+        if T.param(T.props(name).get("RetentionInDays")) is None:
+            out.append(("instance-logs", "%s: RetentionInDays must be a parameter" % name))
+    granted = set()
+    for rname in T.of_type("AWS::IAM::Role"):
+        for pol in T.props(rname).get("Policies") or []:
+            for st in (pol.get("PolicyDocument") or {}).get("Statement") or []:
+                actions = st.get("Action")
+                actions = [actions] if isinstance(actions, str) else list(actions or [])
+                logs = [a for a in actions if str(a).startswith("logs:")]
+                if not logs:
+                    continue
+                res = st.get("Resource")
+                res = [res] if not isinstance(res, list) else res
+                extra = set(logs) - AGENT_LOG_ACTIONS
+                if extra:
+                    out.append(("instance-logs-least-privilege", "%s may %s: more than the "
+                                "agent needs" % (rname, ", ".join(sorted(extra)))))
+                for r in res:
+                    ok = isinstance(r, dict) and list(r) == ["Fn::GetAtt"] and \
+                        r["Fn::GetAtt"][0] in groups and r["Fn::GetAtt"][1] == "Arn"
+                    if not ok:
+                        out.append(("instance-logs-least-privilege", "%s: log actions on %r, "
+                                    "not only on the stack's log groups" % (rname, r)))
+                    else:
+                        granted.add(r["Fn::GetAtt"][0])
+                if set(logs) == AGENT_LOG_ACTIONS:
+                    continue
+                out.append(("instance-logs", "%s: a log statement must allow %s" % (
+                    rname, ", ".join(sorted(AGENT_LOG_ACTIONS)))))
+    for name in sorted(set(groups) - granted):
+        out.append(("instance-logs", "the instances' role may not write to %s" % name))
+    return out
+
+
 # --- the database ---------------------------------------------------------
 def rule_database(T):
     out = []
     for name in T.of_type("AWS::RDS::DBInstance"):
         p = T.props(name)
-        if p.get("Engine") != "mysql" or not str(p.get("EngineVersion", "")).startswith("8.0"):
-            out.append(("rds-mysql-8.0", "%s must be MySQL 8.0" % name))
+        out += rule_engine_version(T, name, p)
         if not true(p.get("StorageEncrypted")):
             out.append(("rds-encrypted", "%s: StorageEncrypted must be true" % name))
         if not T.always(p.get("PubliclyAccessible", False), lambda v: v in (False, "false")):
@@ -270,6 +322,33 @@ def rule_database(T):
                         k in r for k in ("CidrIp", "CidrIpv6", "SourcePrefixListId")):
                     out.append(("rds-security-group", "%s takes traffic from addresses, not "
                                 "only from a security group" % sgname))
+    return out
+
+
+def rule_engine_version(T, name, p):
+    """MySQL, its version a parameter whose every value is in RDS
+    standard support today (stack/rds.json), and a parameter group of
+    the same family that requires TLS."""
+    out = []
+    version = p.get("EngineVersion")
+    if p.get("Engine") != "mysql" or T.param(version) is None:
+        return [("rds-engine-version", "%s: Engine must be mysql and EngineVersion a "
+                 "parameter" % name)]
+    for v in T.values(version):
+        problem = rds.support_problem(v)
+        if problem:
+            out.append(("rds-engine-version", "%s: %s" % (name, problem)))
+    group = p.get("DBParameterGroupName")
+    if not T.refers_to(group, "AWS::RDS::DBParameterGroup"):
+        return out + [("rds-require-tls", "%s must use the stack's own DB parameter group"
+                       % name)]
+    g = T.props(group["Ref"])
+    if g.get("Family") != {"Fn::Sub": "mysql${%s}" % version["Ref"]}:
+        out.append(("rds-require-tls", "%s: the parameter group's Family must be "
+                    "mysql${%s}, the engine's" % (group["Ref"], version["Ref"])))
+    if str((g.get("Parameters") or {}).get("require_secure_transport")).upper() not in ("1", "ON"):
+        out.append(("rds-require-tls", "%s must set require_secure_transport to 1 (ON)"
+                    % group["Ref"]))
     return out
 
 
@@ -313,8 +392,8 @@ def rule_network(T):
 
 
 RULES = [rule_alb_hardening, rule_alb_access_logs, rule_log_bucket, rule_tls, rule_waf,
-         rule_alarms, rule_asg_notifications, rule_launch_templates, rule_database,
-         rule_network]
+         rule_alarms, rule_asg_notifications, rule_launch_templates, rule_instance_logs,
+         rule_database, rule_network]
 
 
 def check(tmpl):

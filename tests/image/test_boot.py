@@ -103,7 +103,7 @@ def launch_template_user_data():
     sub = t["Resources"]["LaunchTemplate"]["Properties"]["LaunchTemplateData"][
         "UserData"]["Fn::Base64"]["Fn::Sub"]
     text = (sub.replace("${SsmPath}", SSM_PATH).replace("${AWS::StackName}", STACK_NAME)
-            .replace("${AWS::Region}", REGION))
+            .replace("${AWS::Region}", REGION).replace("${DbConnectionsPerInstance}", "8"))
     assert "${" not in text, text
     last = "export FCGI_APP_REGION='%s'\n" % REGION
     head, _, body = text.partition(last)
@@ -384,6 +384,45 @@ class A_FirstBoot(unittest.TestCase, PageChecks):
             self.assertEqual(st["NoNewPrivs"].strip(), "1")
             self.assertEqual(st["Seccomp"].strip(), "2")
 
+    def test_8_journal_copied_for_the_agent(self):
+        """fcgi-app-journal.service copies the program's journal, line for
+        line, into the file the CloudWatch agent ships, each line starting
+        with the time in the agent's timestamp_format."""
+        self.assertEqual(T.a.ssh("systemctl is-active fcgi-app-journal").strip(), "active")
+        journal = journal_lines(T.a)
+        self.assertTrue(journal, "fcgi-app wrote nothing to the journal")
+        wait_copied(T.a, journal)
+        copied = copied_lines(T.a)
+        self.assertEqual(len(copied), len(set(copied)), "lines copied twice")
+        stamp = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}[+-]\d{4} ")
+        for line in copied_lines(T.a):
+            self.assertRegex(line, stamp)
+        # the journal's copy is for root (the agent) only
+        self.assertEqual(T.a.ssh("sudo stat -c '%U %a' /var/log/fcgi-app-journal.log").split(),
+                         ["root", "600"])
+
+
+def journal_lines(guest):
+    """The program's journal entries as journalctl prints them for the copy."""
+    return [l for l in guest.ssh("sudo journalctl --no-pager --quiet --output=short-iso-precise "
+                                 "--unit=fcgi-app.service").splitlines() if l]
+
+
+def copied_lines(guest):
+    return [l for l in guest.ssh("sudo cat /var/log/fcgi-app-journal.log").splitlines() if l]
+
+
+def wait_copied(guest, journal, seconds=60):
+    """Waits until every line of journal is in the copy; if one is not
+    within seconds, fails naming the lines that are missing."""
+    try:
+        wait_for("the journal's copy caught up", seconds,
+                 lambda: set(journal) <= set(copied_lines(guest)), every=2)
+    except TimeoutError as e:
+        missing = [l for l in journal if l not in set(copied_lines(guest))]
+        raise AssertionError("%s; %d of %d lines not copied, the first: %r" % (
+            e, len(missing), len(journal), missing[:5])) from None
+
 
 class B_Reboot(unittest.TestCase, PageChecks):
     @classmethod
@@ -407,6 +446,16 @@ class B_Reboot(unittest.TestCase, PageChecks):
     def test_1_serves_again(self):
         self.assert_page(T.a)
         self.assertEqual(T.a.ssh("systemctl --failed --no-legend --plain"), "")
+
+    def test_1b_journal_copy_goes_on_after_the_reboot(self):
+        """After the reboot the copy goes on, with no line twice, and
+        holds what the program logged while it stopped for the reboot
+        (the copy stops after it)."""
+        self.assertEqual(T.a.ssh("systemctl is-active fcgi-app-journal").strip(), "active")
+        journal = journal_lines(T.a)
+        wait_copied(T.a, journal)
+        copied = copied_lines(T.a)
+        self.assertEqual(len(copied), len(set(copied)), "lines copied twice")
 
     def test_2_user_data_did_not_run_again(self):
         self.assertEqual(len(signals(T.a.calls)), 1)

@@ -250,6 +250,30 @@ class A_Provisioned(unittest.TestCase):
         p = R.in_root("/usr/local/sbin/fcgi-app", "-h", check=False)
         self.assertIn("usage: fcgi-app", p.stderr)
 
+    def test_log_shipping_files(self):
+        """The CloudWatch agent's configuration, as the repository has it,
+        the journal's copy unit, enabled, and its rotation; the agent
+        itself only comes in the amazon-ebs build."""
+        with open(os.path.join(TOP, "packer", "files", "amazon-cloudwatch-agent.json")) as f:
+            want = json.load(f)
+        with open(R.path("/usr/local/share/fcgi-app/amazon-cloudwatch-agent.json")) as f:
+            self.assertEqual(json.load(f), want)
+        with open(os.path.join(TOP, "packer", "files", "fcgi-app-journal.service")) as f:
+            unit = f.read()
+        with open(R.path("/etc/systemd/system/fcgi-app-journal.service")) as f:
+            self.assertEqual(f.read(), unit)
+        with open(os.path.join(TOP, "packer", "files", "fcgi-app-journal-copy")) as f:
+            copy = f.read()
+        with open(R.path("/usr/local/sbin/fcgi-app-journal-copy")) as f:
+            self.assertEqual(f.read(), copy)
+        self.assertTrue(os.access(R.path("/usr/local/sbin/fcgi-app-journal-copy"), os.X_OK))
+        link = R.path("/etc/systemd/system/multi-user.target.wants/fcgi-app-journal.service")
+        self.assertTrue(os.path.islink(link), "fcgi-app-journal.service is not enabled")
+        self.assertEqual(os.path.basename(os.readlink(link)), "fcgi-app-journal.service")
+        self.assertTrue(os.path.exists(R.path("/etc/logrotate.d/fcgi-app-journal")))
+        self.assertTrue(os.access(R.path("/usr/sbin/logrotate"), os.X_OK))
+        self.assertFalse(os.path.exists(R.path("/opt/aws/amazon-cloudwatch-agent")))
+
     def test_system_user(self):
         with open(R.path("/etc/passwd")) as f:
             users = {l.split(":")[0]: l.strip().split(":") for l in f}
@@ -353,6 +377,33 @@ class B_UserData(unittest.TestCase):
         self.assertIn("/latest/meta-data/iam/security-credentials/", [c["path"] for c in gets])
         posts = [c for c in calls if c["method"] == "POST"]
         self.assertTrue(posts and all(c["signed"] for c in posts), posts)
+
+
+    def test_5_workers_from_the_stack(self):
+        """--workers (the stack's DbConnectionsPerInstance) becomes the
+        program's workers, which it accepts; a count outside 1-256 fails
+        before anything is read or written."""
+        cnf = R.path("/etc/fcgi-app/fcgi-app.cnf")
+        try:
+            p = configure("--workers", "12")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            with open(cnf) as f:
+                self.assertIn("[fcgi-app]\ntable = demo\nrequire-tls = on\nworkers = 12\n",
+                              f.read())
+            c = R.in_root("/usr/local/sbin/fcgi-app", "-t", "-c", "/etc/fcgi-app/fcgi-app.cnf")
+            self.assertIn("ok (table `demo`", c.stdout)
+            with open(cnf, "rb") as f:
+                before = f.read()
+            for bad in ("0", "257", "8x", "", "-1"):
+                p = configure("--workers", bad)
+                self.assertEqual(p.returncode, 1, bad)
+                self.assertIn("fcgi-app-configure: --workers must be a whole number from 1 to "
+                              "256: %s" % bad, p.stderr)
+                with open(cnf, "rb") as f:
+                    self.assertEqual(f.read(), before, bad)
+        finally:
+            # the next suites serve with the default config of test_4
+            self.assertEqual(configure().returncode, 0)
 
 
 class C_Serving(unittest.TestCase):

@@ -3,6 +3,7 @@ offline checker and the project's rules (stack/rules.py) pass them, catch
 real mistakes in copies of them, and the templates hold the reference
 settings of the architecture."""
 import copy
+import json
 import os
 import subprocess
 import sys
@@ -14,7 +15,9 @@ import yaml
 from lib import TOP
 
 sys.path.insert(0, os.path.join(TOP, "stack"))  # the checker under test
+import budget  # noqa: E402
 import check  # noqa: E402
+import rds  # noqa: E402
 import rules  # noqa: E402
 
 TEMPLATE = os.path.join(TOP, "stack", "fcgi-app.yaml")
@@ -47,13 +50,17 @@ def source(path=TEMPLATE):
         return f.read()
 
 
-def run_rules(text):
-    """Runs stack/rules.py on a template text; returns (exit status, output)."""
+def run_rules(text, today=None):
+    """Runs stack/rules.py on a template text, on the date today
+    (RDS_TODAY) if given; returns (exit status, output)."""
+    env = dict(os.environ)
+    if today:
+        env["RDS_TODAY"] = today
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
         f.write(text)
     try:
         p = subprocess.run([sys.executable, os.path.join(TOP, "stack", "rules.py"), f.name],
-                           capture_output=True, text=True, timeout=120)
+                           capture_output=True, text=True, timeout=120, env=env)
         return p.returncode, p.stdout + p.stderr
     finally:
         os.unlink(f.name)
@@ -338,7 +345,14 @@ class Rules(unittest.TestCase):
                  "      DeletionProtection: true", "rds-parameters"),
                 ("      ManageMasterUserPassword: true", "      MasterUserPassword: changeme",
                  "rds-managed-password"),
-                ('      EngineVersion: "8.0"', '      EngineVersion: "5.7"', "rds-mysql-8.0"),
+                ("      EngineVersion: !Ref EngineVersion", '      EngineVersion: "8.4"',
+                 "rds-engine-version"),
+                ("      Engine: mysql", "      Engine: mariadb", "rds-engine-version"),
+                ("      DBParameterGroupName: !Ref ParameterGroup\n", "", "rds-require-tls"),
+                ('        require_secure_transport: "1"', '        require_secure_transport: "0"',
+                 "rds-require-tls"),
+                ("      Family: !Sub mysql${EngineVersion}", "      Family: mysql8.0",
+                 "rds-require-tls"),
                 ("      SourceSecurityGroupId: !Ref LoaderSecurityGroup",
                  "      CidrIp: 10.0.0.0/16", "rds-security-group"),
                 ("      MetricName: FreeStorageSpace", "      MetricName: ReadIOPS", "alarms"),
@@ -346,6 +360,42 @@ class Rules(unittest.TestCase):
                 ("          HttpPutResponseHopLimit: 1", "          HttpPutResponseHopLimit: 3",
                  "imdsv2")):
             self.broken(DATABASE, old, new, rule)
+
+    def test_engine_version_in_standard_support(self):
+        """8.4 passes today and on its last day of standard support, and
+        fails the day after; 8.0 passed on 2026-07-31 and fails from
+        2026-08-01 (and today); a version stack/rds.json does not know fails."""
+        text = source(DATABASE)
+        old = '    Default: "8.4"\n    AllowedValues: ["8.4"]'
+        self.assertIn(old, text)
+        v80 = text.replace(old, '    Default: "8.0"\n    AllowedValues: ["8.0"]', 1)
+        for tmpl, today, ok in ((text, None, True), (text, "2029-07-31", True),
+                                (text, "2029-08-01", False), (v80, "2026-07-31", True),
+                                (v80, "2026-08-01", False), (v80, None, False)):
+            rc, out = run_rules(tmpl, today)
+            self.assertEqual(rc, 0 if ok else 1, (today, out))
+            if not ok:
+                self.assertIn(": rds-engine-version: ", out)
+                self.assertIn("left RDS standard support", out)
+        # an allowed value, not only the default, must be supported too
+        rc, out = run_rules(text.replace(old, '    Default: "8.4"\n    AllowedValues: ["8.4", '
+                                         '"8.0"]', 1))
+        self.assertEqual(rc, 1, out)
+        self.assertIn("MySQL 8.0 left RDS standard support on 2026-07-31", out)
+        rc, out = run_rules(text.replace(old, '    Default: "9.9"\n    AllowedValues: ["9.9"]', 1))
+        self.assertEqual(rc, 1, out)
+        self.assertIn("engine version '9.9' is not in stack/rds.json", out)
+
+    def test_support_dates_come_from_the_table(self):
+        """rds.support_problem reads stack/rds.json: the day a major
+        version leaves standard support is the day after its date there."""
+        import datetime
+        for m, v in rds.table()["versions"]["majors"].items():
+            end = datetime.date.fromisoformat(v["end_of_standard_support"])
+            self.assertIsNone(rds.support_problem(m, end))
+            self.assertIsNotNone(rds.support_problem(m + ".1", end + datetime.timedelta(days=1)))
+        self.assertEqual(rds.table()["versions"]["majors"]["8.0"]["end_of_standard_support"],
+                         "2026-07-31")
 
     # --- the network
     def test_network_rules(self):
@@ -358,7 +408,9 @@ class Rules(unittest.TestCase):
                 ("AllowedValues: [nat-gateway, endpoints]", "AllowedValues: [nat-gateway]",
                  "network-egress"),
                 ("ServiceName: !Sub com.amazonaws.${AWS::Region}.ec2messages",
-                 "ServiceName: !Sub com.amazonaws.${AWS::Region}.logs", "network-egress"),
+                 "ServiceName: !Sub com.amazonaws.${AWS::Region}.sts", "network-egress"),
+                ("ServiceName: !Sub com.amazonaws.${AWS::Region}.logs",
+                 "ServiceName: !Sub com.amazonaws.${AWS::Region}.sts", "network-egress"),
                 ("  NatGateway:\n    Type: AWS::EC2::NatGateway\n    Condition: UseNat\n",
                  "  NatGateway:\n    Type: AWS::EC2::NatGateway\n", "network-egress")):
             self.broken(NETWORK, old, new, rule)
@@ -384,3 +436,193 @@ class Stacks(unittest.TestCase):
         for name in ("VpcId", "PublicSubnetIds", "PrivateSubnetIds", "DatabaseSecurityGroupId",
                      "AlarmTopicArn", "DatabaseHost", "MasterUserSecretArn"):
             self.assertIn(name, deploy)
+
+
+def run_budget(web_text, db_text):
+    """Runs stack/budget.py on two template texts; returns (exit status, output)."""
+    paths = []
+    try:
+        for text in (web_text, db_text):
+            with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
+                f.write(text)
+            paths.append(f.name)
+        p = subprocess.run([sys.executable, os.path.join(TOP, "stack", "budget.py")] + paths,
+                           capture_output=True, text=True, timeout=120)
+        return p.returncode, p.stdout + p.stderr
+    finally:
+        for path in paths:
+            os.unlink(path)
+
+
+class Budget(unittest.TestCase):
+    """The web tier's database connections at their most fit every
+    database class the database stack allows, less the reserve."""
+
+    def test_the_shipped_stacks_fit(self):
+        rc, out = run_budget(source(TEMPLATE), source(DATABASE))
+        self.assertEqual(rc, 0, out)
+        self.assertIn("budget: ok", out)
+        # the default class, with the arithmetic of docs/aws.md
+        self.assertIn("budget: db.t3.micro: 16 connections x 3 instances (MaxSize 2 + "
+                      "MaxBatchSize 1) = 48; max_connections 64 - 10 reserved = 54", out)
+
+    def test_the_numbers(self):
+        """RDS's formula on the class memory less the assumed reserve."""
+        self.assertEqual(rds.max_connections("db.t3.micro"), (1024 - 256) * 2 ** 20 // 12582880)
+        self.assertEqual(rds.max_connections("db.t3.large"),
+                         (8 * 2 ** 30 - 8 * 2 ** 30 // 10) // 12582880)
+        self.assertEqual(rds.budget("db.t3.micro"), rds.max_connections("db.t3.micro") - 10)
+        self.assertIsNone(rds.max_connections("db.x9.huge"))
+        web, db = load(TEMPLATE), load(DATABASE)
+        self.assertEqual(budget.web_tier_most(web)[:2], (16, 3))
+        self.assertEqual(db["Parameters"]["InstanceClass"]["Default"], "db.t3.micro")
+        self.assertEqual(sorted(budget.classes(db)),
+                         sorted(rds.table()["classes"]["memory_gib"]))
+
+    def test_a_budget_that_does_not_fit_fails(self):
+        web, db = source(TEMPLATE), source(DATABASE)
+        for text_web, text_db, says in (
+                # more connections per instance than a micro class holds
+                (web.replace("    MinValue: 1\n    MaxValue: 16\n",
+                             "    MinValue: 1\n    MaxValue: 20\n", 1), db,
+                 "db.t3.micro: the web tier may open 60 connections, more than the 54"),
+                # a default above the MaxValue counts too
+                (web.replace("    Default: 8\n    MinValue: 1\n", "    Default: 19\n"
+                             "    MinValue: 1\n", 1), db, "may open 57 connections"),
+                # a bigger group
+                (web.replace('      MaxSize: "2"', '      MaxSize: "4"', 1), db,
+                 "may open 80 connections"),
+                # a rolling update that starts two at once
+                (web.replace("        MaxBatchSize: 1\n", "        MaxBatchSize: 2\n", 1), db,
+                 "may open 64 connections"),
+                # a class the table does not know
+                (web, db.replace("AllowedValues: [db.t3.micro,", "AllowedValues: [db.x9.huge, "
+                                 "db.t3.micro,", 1), "db.x9.huge is not in stack/rds.json")):
+            self.assertNotEqual(text_web + text_db, web + db, says)
+            rc, out = run_budget(text_web, text_db)
+            self.assertEqual(rc, 1, out)
+            self.assertIn(says, out)
+            self.assertNotIn("budget: ok", out)
+
+    def test_the_instances_get_the_count(self):
+        """The launch template hands DbConnectionsPerInstance to the
+        instance, whose user data passes it as fcgi-app-configure's
+        --workers, which writes workers = N (one connection per worker)."""
+        sub = load(TEMPLATE)["Resources"]["LaunchTemplate"]["Properties"][
+            "LaunchTemplateData"]["UserData"]["Fn::Base64"]["Fn::Sub"]
+        self.assertIn("export FCGI_APP_WORKERS='${DbConnectionsPerInstance}'\n", sub)
+        self.assertIn('--workers "$FCGI_APP_WORKERS"', sub)
+        with open(os.path.join(TOP, "packer", "files", "fcgi-app-configure")) as f:
+            configure = f.read()
+        self.assertIn('print("workers = " + workers)', configure)
+
+
+sys.path.insert(0, os.path.join(TOP, "packer"))
+import agent_config  # noqa: E402
+
+AGENT = os.path.join(TOP, "packer", "files", "amazon-cloudwatch-agent.json")
+
+
+class InstanceLogs(unittest.TestCase):
+    """The web tier's log groups and the role's rights on them
+    (stack/rules.py), and the image's CloudWatch agent configuration
+    against our schema and the stack's groups (packer/agent_config.py)."""
+
+    def broken(self, old, new, rule):
+        return Rules.broken(self, TEMPLATE, old, new, rule)
+
+    def test_log_group_rules(self):
+        self.broken("      LogGroupName: /fcgi-app/journal\n      RetentionInDays: !Ref "
+                    "LogRetentionDays", "      LogGroupName: /fcgi-app/journal\n      "
+                    "RetentionInDays: 30", "instance-logs")
+        # a log action on every group
+        self.broken("                  - !GetAtt ErrorLogGroup.Arn\n",
+                    "                  - \"*\"\n", "instance-logs-least-privilege")
+        # more than the agent needs
+        self.broken("                  - logs:DescribeLogStreams\n",
+                    "                  - logs:DescribeLogStreams\n"
+                    "                  - logs:DeleteLogGroup\n", "instance-logs-least-privilege")
+        # a group the instances cannot write to
+        out = self.broken("                  - !GetAtt AccessLogGroup.Arn\n", "",
+                          "instance-logs")
+        self.assertIn("may not write to AccessLogGroup", out)
+        # fewer groups than logs
+        text = source(TEMPLATE)
+        old = ("  ErrorLogGroup:\n    Type: AWS::Logs::LogGroup\n    Properties:\n"
+               "      LogGroupName: /fcgi-app/nginx-error\n"
+               "      RetentionInDays: !Ref LogRetentionDays\n")
+        self.assertIn(old, text)
+        t = yaml.load(text.replace(old, ""), Loader=check.Loader)
+        self.assertIn("instance-logs", [n for n, _ in rules.rule_instance_logs(
+            rules.Template(t))])
+
+    def test_role_logs_only_on_the_groups(self):
+        stmts = load()["Resources"]["InstanceRole"]["Properties"]["Policies"][0][
+            "PolicyDocument"]["Statement"]
+        logs = [s for s in stmts if any(str(a).startswith("logs:") for a in
+                                        ([s["Action"]] if isinstance(s["Action"], str)
+                                         else s["Action"]))]
+        self.assertEqual(len(logs), 1)
+        self.assertEqual(sorted(logs[0]["Action"]), sorted(rules.AGENT_LOG_ACTIONS))
+        self.assertEqual(logs[0]["Resource"], [{"Fn::GetAtt": [g, "Arn"]} for g in (
+            "JournalLogGroup", "AccessLogGroup", "ErrorLogGroup")])
+
+    def agent(self):
+        with open(AGENT) as f:
+            return json.load(f)
+
+    def test_agent_config_passes(self):
+        p = subprocess.run([sys.executable, os.path.join(TOP, "packer", "agent_config.py")],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn("agent config ok (3 files", p.stdout)
+        self.assertEqual(agent_config.problems(self.agent(), load()), [])
+
+    def test_agent_config_schema_catches_mistakes(self):
+        def item(c):
+            return c["logs"]["logs_collected"]["files"]["collect_list"][0]
+        for change, says in (
+                (lambda c: item(c).pop("file_path"), "'file_path' is a required property"),
+                (lambda c: item(c).update(log_group_nme="/x"), "log_group_nme"),
+                (lambda c: item(c).update(timezone="KST"), "'KST' is not one of"),
+                (lambda c: item(c).update(timestamp_format="%Q"), "does not match"),
+                (lambda c: item(c).update(file_path="var/log/x"), "does not match"),
+                (lambda c: c["logs"].update(logs_collected={}), "'files' is a required"),
+                (lambda c: c.update(metrics={}), "Additional properties are not allowed"),
+                (lambda c: item(c).update(log_stream_name="{instance}"), "does not match")):
+            c = self.agent()
+            change(c)
+            found = agent_config.problems(c, load())
+            self.assertTrue(any(says in p for p in found), (says, found))
+
+    def test_agent_groups_match_the_stack(self):
+        c = self.agent()
+        c["logs"]["logs_collected"]["files"]["collect_list"][1]["log_group_name"] = \
+            "/fcgi-app/access"
+        found = agent_config.problems(c, load())
+        self.assertIn("the agent writes to /fcgi-app/access, which the stack does not create",
+                      found)
+        self.assertIn("the stack creates /fcgi-app/nginx-access, which the agent does not "
+                      "write to", found)
+        c = self.agent()
+        c["logs"]["logs_collected"]["files"]["collect_list"][0]["log_stream_name"] = \
+            "{hostname}"
+        self.assertTrue(any("named by the instance id" in p
+                            for p in agent_config.problems(c, load())))
+        c = self.agent()
+        c["logs"]["logs_collected"]["files"]["collect_list"].pop(0)
+        self.assertIn("the agent does not ship /var/log/fcgi-app-journal.log "
+                      "(fcgi-app-journal.service)", agent_config.problems(c, load()))
+
+    def test_shipped_files_are_the_ones_written(self):
+        """The files the agent reads are the ones the image writes: the
+        journal copy's unit, nginx's site and nginx.conf."""
+        with open(os.path.join(TOP, "packer", "files", "fcgi-app-journal.service")) as f:
+            unit = f.read()
+        self.assertIn("StandardOutput=append:/var/log/fcgi-app-journal.log\n", unit)
+        self.assertIn("--unit=fcgi-app.service", unit)
+        with open(os.path.join(TOP, "nginx", "fcgi-app.conf")) as f:
+            self.assertIn("access_log /var/log/nginx/fcgi-app.access.log fcgi_app;", f.read())
+        with open(os.path.join(TOP, "packer", "files", "nginx.conf")) as f:
+            self.assertIn("error_log /var/log/nginx/error.log;", f.read())
+        self.assertEqual(set(agent_config.collected(self.agent())), set(agent_config.FILES))

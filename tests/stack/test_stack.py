@@ -616,11 +616,13 @@ class InstanceLogs(unittest.TestCase):
 
     def test_shipped_files_are_the_ones_written(self):
         """The files the agent reads are the ones the image writes: the
-        journal copy's unit, nginx's site and nginx.conf."""
+        journal copy's unit and script, nginx's site and nginx.conf."""
         with open(os.path.join(TOP, "packer", "files", "fcgi-app-journal.service")) as f:
             unit = f.read()
         self.assertIn("StandardOutput=append:/var/log/fcgi-app-journal.log\n", unit)
-        self.assertIn("--unit=fcgi-app.service", unit)
+        self.assertIn("ExecStart=/usr/local/sbin/fcgi-app-journal-copy ", unit)
+        with open(os.path.join(TOP, "packer", "files", "fcgi-app-journal-copy")) as f:
+            self.assertIn("--unit=fcgi-app.service", f.read())
         with open(os.path.join(TOP, "nginx", "fcgi-app.conf")) as f:
             self.assertIn("access_log /var/log/nginx/fcgi-app.access.log fcgi_app;", f.read())
         with open(os.path.join(TOP, "packer", "files", "nginx.conf")) as f:

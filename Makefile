@@ -9,9 +9,9 @@ V         ?=
 Q         := $(if $(V),,@)
 
 SRC_DIR   := fcgi-app
-LIB_SRCS  := app.c clock.c config.c db.c dbcell.c dbtext.c dbtls.c drain.c \
-             fcgirec.c hostinfo.c html.c http.c json.c keepalive.c log.c \
-             out.c page.c privs.c supervisor.c utf8.c worker.c
+LIB_SRCS  := app.c buf.c clock.c config.c db.c dbcell.c dbpolicy.c dbpool.c \
+             dbtext.c dbtls.c drain.c fcgiconn.c hostinfo.c html.c http.c \
+             json.c log.c out.c page.c privs.c supervisor.c utf8.c worker.c
 LIB_OBJS  := $(addprefix $(BUILD)/obj/,$(LIB_SRCS:.c=.o))
 MAIN_OBJ  := $(BUILD)/obj/main.o
 UNIT_SRCS := $(wildcard tests/unit/*.c)
@@ -47,7 +47,7 @@ CFLAGS   ?=
 CPPFLAGS += -D_DEFAULT_SOURCE
 ALL_CFLAGS  = -std=c11 $(OPT) $(WARN) $(HARDEN) $(CPPFLAGS) $(CFLAGS) \
               $(MARIADB_CFLAGS) -MMD -MP
-LIBS      = -lfcgi $(MARIADB_LIBS)
+LIBS      = -pthread $(MARIADB_LIBS)
 
 # The build's id, sent on every answer (X-Fcgi-App-Build); app.o is
 # rebuilt when it changes.  make cluster-rollout builds a second one.

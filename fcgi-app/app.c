@@ -84,19 +84,8 @@ static const char CT_HTML[] = "text/html; charset=utf-8";
 static const char CT_JSON[] = "application/json; charset=utf-8";
 static const char CT_TEXT[] = "text/plain; charset=utf-8";
 
-/*
- * How an answer is written: the method's HEAD, and the format, which
- * follows the query's format= when it names one, else the Accept
- * header; an answer whose format Accept chose says so (Vary: Accept).
- */
-struct answer {
-	int is_head;
-	enum format fmt;
-	int by_accept;
-};
-
 static void
-answer_of(const struct app_request *req, struct answer *a)
+answer_of(const struct app_request *req, struct app_answer *a)
 {
 	a->is_head = req->method != NULL && strcmp(req->method, "HEAD") == 0;
 	a->by_accept = !http_query_format(req->query, &a->fmt);
@@ -106,7 +95,7 @@ answer_of(const struct app_request *req, struct answer *a)
 
 /* An error answer in the format the client asked for. */
 static void
-fail(struct app *app, struct out *o, const struct answer *a, int status,
+fail(struct app *app, struct out *o, const struct app_answer *a, int status,
     const char *msg)
 {
 	enum format fmt = a->fmt;
@@ -146,12 +135,15 @@ fail(struct app *app, struct out *o, const struct answer *a, int status,
  * to this request), 500 for anything else.
  */
 static void
-fail_db(struct app *app, struct out *o, const struct answer *a,
+fail_db(struct app *app, struct out *o, const struct app_answer *a,
     enum db_rc rc)
 {
 	if (rc == DB_DOWN || rc == DB_SLOW)
 		fail(app, o, a, 503,
 		    "The database is unavailable; try again shortly.");
+	else if (rc == DB_BUSY)
+		fail(app, o, a, 503,
+		    "The database is busy; try again shortly.");
 	else
 		fail(app, o, a, 500, "The table could not be read.");
 }
@@ -165,50 +157,54 @@ probe(struct out *o, int is_head, int status, const char *body)
 }
 
 /*
- * The table page.  Returns 0, or -1 when it failed after part of it had
- * gone out (app_handle).
+ * Plans the table page: the rows after `after`; the extra row only
+ * tells a next page exists.  A bad query is answered here.
  */
-static int
-serve_table(struct app *app, const struct app_request *req, struct out *o,
-    struct answer *a)
+static enum app_need
+plan_table(struct app *app, const struct app_request *req, struct out *o,
+    struct app_plan *plan)
 {
 	char err[ERR_MAX];
-	struct query q;
-	struct page pg;
-	enum db_rc rc;
-	long long from;
-	unsigned nrows;
 
 	if (http_parse_query(req->query, app->cfg->default_limit,
-	    app->cfg->max_limit, &q, err, sizeof(err)) != 0) {
-		fail(app, o, a, 400, err);
-		return 0;
+	    app->cfg->max_limit, &plan->q, err, sizeof(err)) != 0) {
+		fail(app, o, &plan->a, 400, err);
+		return APP_ANSWERED;
 	}
-	q.format = a->fmt;
-	/* the rows after `after`; the extra row only tells a next page exists */
-	from = LLONG_MIN;
-	nrows = q.limit + 1;
-	if (q.has_after && q.after == LLONG_MAX)
-		nrows = 0; /* nothing can follow */
-	else if (q.has_after)
-		from = q.after + 1;
-	rc = db_page_open(app->db, from, nrows);
-	if (rc != DB_OK) {
-		fail_db(app, o, a, rc);
-		return 0;
-	}
+	plan->q.format = plan->a.fmt;
+	plan->from = LLONG_MIN;
+	plan->nrows = plan->q.limit + 1;
+	if (plan->q.has_after && plan->q.after == LLONG_MAX)
+		plan->nrows = 0; /* nothing can follow */
+	else if (plan->q.has_after)
+		plan->from = plan->q.after + 1;
+	return APP_PAGE;
+}
+
+/*
+ * The table page from the rows db holds.  Returns 0, or -1 when it
+ * failed after part of it had gone out (app_finish).
+ */
+static int
+write_table(struct app *app, const struct app_plan *plan, struct db *db,
+    struct out *o)
+{
+	const struct app_answer *a = &plan->a;
+	struct page pg;
+	enum db_rc rc = DB_OK;
+
 	head(o, 200, a->fmt == FORMAT_JSON ? CT_JSON : CT_HTML);
 	out_puts(o, "Vary: Accept\r\n");
 	end_head(o, a->is_head);
 	pg.table = app->cfg->table;
 	pg.host = app->host;
-	pg.q = &q;
+	pg.q = &plan->q;
 	pg.mount = app->cfg->mount;
 	pg.rows = 0;
 	if (!a->is_head)
-		rc = a->fmt == FORMAT_JSON ? page_json(o, app->db, &pg)
-					   : page_html(o, app->db, &pg);
-	db_page_close(app->db);
+		rc = a->fmt == FORMAT_JSON ? page_json(o, db, &pg)
+					   : page_html(o, db, &pg);
+	db_page_close(db);
 	/* a peer that stopped taking the answer is the caller's to report */
 	if (rc == DB_OK || out_error(o) != 0)
 		return 0;
@@ -228,43 +224,56 @@ serve_table(struct app *app, const struct app_request *req, struct out *o,
 	return -1;
 }
 
-int
-app_handle(struct app *app, const struct app_request *req, struct out *o)
+enum app_need
+app_begin(struct app *app, const struct app_request *req, struct out *o,
+    struct app_plan *plan)
 {
 	char path[HTTP_PATH_MAX];
 	int p = http_path(req->script_name, req->path_info, req->request_uri,
 	    path, sizeof(path));
 	enum route route = http_route(p == 0 ? path : NULL, app->cfg->mount);
-	struct answer a;
-	int rc = 0;
+	struct app_answer *a = &plan->a;
 
-	answer_of(req, &a);
+	answer_of(req, a);
+	plan->need = APP_ANSWERED;
 	if (p == -1) {
 		/* the server's fault, not the client's: it is misconfigured */
 		log_rate("no path", clock_ms(), "app: the request has no path: "
 		    "SCRIPT_NAME, PATH_INFO and REQUEST_URI are all missing or "
 		    "empty; answered 500");
-		fail(app, o, &a, 500, "The server sent no path for this request.");
+		fail(app, o, a, 500, "The server sent no path for this request.");
 	} else if (route == ROUTE_NONE) {
-		fail(app, o, &a, 404,
+		fail(app, o, a, 404,
 		    "There is nothing at this path. Try / or /?format=json.");
 	} else if (http_method_ok(req->method) != 0) {
-		fail(app, o, &a, 405, "Only GET and HEAD are allowed.");
+		fail(app, o, a, 405, "Only GET and HEAD are allowed.");
 	} else if (drain_active() &&
 	    (route == ROUTE_HEALTHZ || route == ROUTE_READYZ)) {
-		probe(o, a.is_head, 503, "stopping\n");
+		probe(o, a->is_head, 503, "stopping\n");
 	} else if (route == ROUTE_HEALTHZ) {
-		probe(o, a.is_head, 200, "ok\n");
+		probe(o, a->is_head, 200, "ok\n");
 	} else if (route == ROUTE_READYZ) {
-		if (db_ping(app->db) == DB_OK) {
-			probe(o, a.is_head, 200, "ready\n");
-		} else {
-			a.fmt = FORMAT_HTML;
-			a.by_accept = 0;
-			fail(app, o, &a, 503, "The database does not answer.");
-		}
+		/* its error is HTML, whatever was asked */
+		a->fmt = FORMAT_HTML;
+		a->by_accept = 0;
+		plan->need = APP_PING;
 	} else {
-		rc = serve_table(app, req, o, &a);
+		plan->need = plan_table(app, req, o, plan);
 	}
-	return rc;
+	return plan->need;
+}
+
+int
+app_finish(struct app *app, const struct app_plan *plan, struct db *db,
+    enum db_rc rc, struct out *o)
+{
+	if (plan->need == APP_PING && rc == DB_OK)
+		probe(o, plan->a.is_head, 200, "ready\n");
+	else if (plan->need == APP_PING)
+		fail(app, o, &plan->a, 503, "The database does not answer.");
+	else if (rc == DB_OK)
+		return write_table(app, plan, db, o);
+	else
+		fail_db(app, o, &plan->a, rc);
+	return 0;
 }

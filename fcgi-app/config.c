@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include "log.h"
@@ -44,7 +45,10 @@ static const struct setting settings[] = {
 	{"response-write-timeout", CONFIG_UINT, OFF(response_write_timeout), 1,
 	    3600},
 	{"run-as-user", CONFIG_USER, OFF(run_as_user), 0, 0},
-	{"workers", CONFIG_UINT, OFF(workers), 1, 256},
+	{"workers", CONFIG_UINT, OFF(workers), 0, 256},
+	{"connections", CONFIG_UINT, OFF(connections), 1, 65536},
+	{"db-connections", CONFIG_UINT, OFF(db_connections), 1, 4096},
+	{"db-wait-ms", CONFIG_UINT, OFF(db_wait_ms), 1, 60000},
 	{"drain-seconds", CONFIG_UINT, OFF(drain_seconds), 0, 600},
 	{"require-tls", CONFIG_BOOL, OFF(require_tls), 0, 0},
 	{"imds", CONFIG_BOOL, OFF(imds), 0, 0},
@@ -68,7 +72,10 @@ config_defaults(struct config *cfg)
 	cfg->retry_after = 1;
 	cfg->request_read_timeout = 10;
 	cfg->response_write_timeout = 10;
-	cfg->workers = 8;
+	cfg->workers = 0;
+	cfg->connections = 4096;
+	cfg->db_connections = 16;
+	cfg->db_wait_ms = 500;
 	cfg->imds = 1;
 	strcpy(cfg->imds_host, "169.254.169.254");
 	cfg->imds_port = 80;
@@ -396,6 +403,29 @@ read_line(FILE *f, char *line, size_t cap, size_t *len)
 	return 1;
 }
 
+/* The processors this process may run on, at least 1. */
+static unsigned
+config_nproc(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1u : n > 256 ? 256u : (unsigned)n;
+}
+
+void
+config_size(struct config *cfg, unsigned nproc)
+{
+	if (cfg->workers == 0)
+		cfg->workers = nproc < cfg->db_connections ? nproc :
+		    cfg->db_connections;
+}
+
+unsigned
+config_db_per_worker(const struct config *cfg)
+{
+	return cfg->db_connections / cfg->workers;
+}
+
 int
 config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 {
@@ -459,6 +489,13 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 		    "max-limit (%u)", cfg->default_limit, cfg->max_limit);
 		goto out;
 	}
+	if (cfg->workers > cfg->db_connections) {
+		fmt_err(err, errlen, path, 0, "workers (%u) is above "
+		    "db-connections (%u): each worker needs a database "
+		    "connection of its own", cfg->workers, cfg->db_connections);
+		goto out;
+	}
+	config_size(cfg, config_nproc());
 	rc = 0;
 out:
 	if (f != NULL)

@@ -32,7 +32,10 @@ struct config {
 	unsigned request_read_timeout;   /* seconds a request may stall */
 	unsigned response_write_timeout; /* seconds an answer may stall */
 	char run_as_user[CONFIG_USER_MAX + 1]; /* to switch to from root */
-	unsigned workers;
+	unsigned workers;        /* processes; 0 in the file: one per CPU */
+	unsigned connections;    /* FastCGI connections a worker holds */
+	unsigned db_connections; /* database connections of all workers */
+	unsigned db_wait_ms;     /* the longest a page waits for one */
 	unsigned drain_seconds; /* on SIGTERM, fail health checks this long */
 	int require_tls;
 	int imds;            /* look up the EC2 instance at start */
@@ -47,6 +50,16 @@ struct config {
  */
 int config_load(struct config *cfg, const char *path, char *err,
     size_t errlen);
+
+/*
+ * Sizes what the file left to the machine: workers = 0 becomes one per
+ * processor (nproc), but no more than db-connections.  config_load calls
+ * it; the unit tests call it with any nproc.
+ */
+void config_size(struct config *cfg, unsigned nproc);
+
+/* Each worker's share of db-connections, rounded down: at least 1. */
+unsigned config_db_per_worker(const struct config *cfg);
 
 /* Nonzero if s is a plain MySQL identifier: [0-9A-Za-z_$], not all digits. */
 int config_is_ident(const char *s);

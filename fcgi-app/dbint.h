@@ -71,7 +71,14 @@ struct db {
 	long long p_from;
 	unsigned p_limit;
 	int from_start; /* the page starts at the first row: db->first */
-	struct db_outage outage;
+	int step;       /* enum db_step in db.c: where the connection is */
+	unsigned wait;  /* the client library's MYSQL_WAIT_* of the step */
+	long long deadline_ms; /* of the wait, or 0 */
+	long long started_ms;  /* when the call under way started */
+	int retry;      /* db_may_retry */
+	int iret;       /* what the step's _start and _cont calls return */
+	my_bool bret;
+	MYSQL *mret;
 };
 
 /*

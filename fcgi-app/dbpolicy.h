@@ -2,7 +2,8 @@
  * dbpolicy: db.c's outage policy in plain values, so that it can be
  * tested without a server.  What an error number means, when the next
  * connect may be tried, whether a failed try is repeated, and what is
- * logged when an outage starts and ends.  Implemented in db.c.
+ * logged when an outage starts and ends; and the state itself, shared by
+ * every worker of the instance.  Implemented in dbpolicy.c.
  */
 #ifndef DBPOLICY_H
 #define DBPOLICY_H
@@ -60,5 +61,21 @@ void db_outage_answered(struct db_outage *st);
  */
 int db_outage_retry(enum db_fault f, int attempt, long long elapsed_ms,
     unsigned read_timeout_s);
+
+/*
+ * Nonzero if a connect may be tried at now_ms.  During an outage it
+ * claims the try: no other is let through for hold_ms, so that one
+ * connect at a time, across all workers, probes a database that is down.
+ */
+int db_outage_claim(struct db_outage *st, long long now_ms, unsigned hold_ms);
+
+/*
+ * The outage state of the instance: db_shared_init, in the master
+ * before it forks, puts it in memory every worker shares.  Each use is
+ * between db_shared_lock, which returns it, and db_shared_unlock.
+ */
+int db_shared_init(void);
+struct db_outage *db_shared_lock(void);
+void db_shared_unlock(void);
 
 #endif

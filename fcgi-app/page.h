@@ -19,7 +19,7 @@ struct page {
 };
 
 /*
- * Writes the body for a page whose query db_page_open has run with
+ * Writes the body for a page whose query db_page_start has run with
  * nrows = q->limit + 1 (0 when no row can follow); the extra row only
  * tells that a next page exists.  Returns DB_OK, or DB_DOWN, DB_SLOW or
  * DB_ERROR if the rows could not all be read, or a value of a

@@ -1,477 +1,680 @@
-/* ppoll() is a Linux call */
+/* accept4() and signalfd are Linux calls */
 #define _GNU_SOURCE
 
 #include "worker.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/time.h>
-
-#include <fcgiapp.h>
+#include <unistd.h>
 
 #include "app.h"
 #include "clock.h"
-#include "fcgirec.h"
-#include "keepalive.h"
+#include "dbpool.h"
+#include "fcgiconn.h"
 #include "log.h"
+#include "out.h"
 
-static volatile sig_atomic_t stopping;
-
-static void
-on_stop(int sig)
-{
-	(void)sig;
-	stopping = 1;
-}
-
-/*
- * FCGX_Init installs libfcgi's own handlers for SIGPIPE and SIGUSR1
- * (and SIGTERM, which worker_run has taken already), without
- * SA_RESTART: a signal that lands while libfcgi reads a request ends the
- * read with EINTR, and libfcgi drops the request.  After it, they are
- * ignored, and so is SIGHUP: none of them means anything to a worker.
- */
-static int
-ignore_signals(void)
-{
-	return signal(SIGPIPE, SIG_IGN) == SIG_ERR ||
-	    signal(SIGUSR1, SIG_IGN) == SIG_ERR ||
-	    signal(SIGHUP, SIG_IGN) == SIG_ERR ? -1 : 0;
-}
-
-static int
-fcgx_sink(void *ctx, const char *p, size_t n)
-{
-	FCGX_Stream *s = ctx;
-
-	return FCGX_PutStr(p, (int)n, s) == (int)n ? 0 : -1;
-}
-
-/*
- * After an accept that failed for want of descriptors or memory, the
- * listening socket is left alone until accept_resume_ms: it stays
- * readable, and trying again at once would spin.
- */
+#define WORKER_STOP_GRACE_MS 1000
+/* After an accept that failed for want of descriptors or memory. */
 #define ACCEPT_PAUSE_MS 100
-static long long accept_resume_ms;
+/* Connections taken from the listening socket in one go. */
+#define ACCEPT_BATCH 64
+/* The longest the loop sleeps with nothing due: stop and rests show. */
+#define TICK_MS 100
+#define EVENTS 256
 
-/*
- * Accepts a connection from the listening socket, bounded in time: a
- * read of its request waits at most request-read-timeout seconds for
- * bytes, a write of its answer response-write-timeout seconds for room,
- * so that a peer that stalls frees the worker.  The bounds belong to
- * the connection, so a worker holding several keeps one for each.
- * Returns the descriptor, -2 if another worker took the connection or
- * none can be taken for now (descriptors or memory ran out: logged, and
- * the listening socket rests for ACCEPT_PAUSE_MS), or -1 on error.
- */
-static int
-conn_accept(const struct config *cfg)
+/* What an epoll event's data.ptr points at: each starts with its kind. */
+enum kind { K_LISTEN, K_SIGNAL };
+
+struct conn {
+	struct fconn fc;
+	int fd;
+	int out_watched;  /* EPOLLOUT is asked for */
+	int closing;      /* close once `out` is sent */
+	int cut;          /* an answer cut off: close without its end */
+	int has_job;      /* job is with the pool */
+	long long deadline_ms; /* a stall's end, or 0 */
+	struct conn *prev, *next; /* on the idle list or the busy list */
+	int idle;         /* which of the two */
+	int dead;         /* closed: freed once the events in hand are done */
+	struct conn *next_dead;
+	struct dbjob job;     /* first: done() finds the conn from it */
+	struct app_plan plan;
+};
+
+struct worker {
+	const struct config *cfg;
+	struct app app;
+	struct fconn_limits lim;
+	struct dbpool *pool;
+	struct out *o;
+	int epfd, sfd;
+	int listening;      /* fd 0 is in epoll */
+	long long accept_resume_ms;
+	int stopping;
+	long long stop_at_ms;
+	unsigned nconns, max_conns;
+	/* idle connections, longest idle first; and the others */
+	struct conn *idle_head, *idle_tail, *busy_head;
+	struct conn *dead; /* closed in this round of events */
+	int k_listen, k_signal; /* epoll data for fd 0 and the signalfd */
+};
+
+static struct worker *the_worker; /* for the pool's done callback */
+
+/* Takes c off its list; every live connection is on one. */
+static void
+list_unlink(struct worker *w, struct conn *c)
 {
-	struct timeval rt = {(time_t)cfg->request_read_timeout, 0};
-	struct timeval wt = {(time_t)cfg->response_write_timeout, 0};
-	int fd = accept4(0, NULL, NULL, SOCK_CLOEXEC);
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else if (c->idle)
+		w->idle_head = c->next;
+	else
+		w->busy_head = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	else if (c->idle)
+		w->idle_tail = c->prev;
+	c->prev = c->next = NULL;
+}
 
-	if (fd < 0 && (errno == EMFILE || errno == ENFILE ||
-	    errno == ENOBUFS || errno == ENOMEM)) {
-		/* out of descriptors or memory for now: wait, then try again */
-		log_rate("accept", clock_ms(), "worker: accept failed: %s; "
-		    "taking no new connection for %d ms", strerror(errno),
-		    ACCEPT_PAUSE_MS);
-		accept_resume_ms = clock_ms() + ACCEPT_PAUSE_MS;
-		return -2;
+/* Puts c, on no list, at the idle list's end (idle) or on the busy list. */
+static void
+list_put(struct worker *w, struct conn *c, int idle)
+{
+	c->idle = idle;
+	if (idle) {
+		c->prev = w->idle_tail;
+		if (w->idle_tail != NULL)
+			w->idle_tail->next = c;
+		else
+			w->idle_head = c;
+		w->idle_tail = c;
+	} else {
+		c->next = w->busy_head;
+		if (w->busy_head != NULL)
+			w->busy_head->prev = c;
+		w->busy_head = c;
 	}
-	if (fd < 0)
-		return errno == EAGAIN || errno == EWOULDBLOCK ||
-		    errno == ECONNABORTED || errno == EINTR ? -2 : -1;
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &rt, sizeof(rt)) != 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &wt, sizeof(wt)) != 0) {
-		(void)close(fd);
-		return -1;
-	}
-	return fd;
 }
 
 static void
-log_stall(const struct config *cfg)
+listen_watch(struct worker *w, int on)
 {
-	log_msg("worker: a request stalled for %u s (request-read-timeout); "
-	    "connection closed", cfg->request_read_timeout);
+	struct epoll_event ev;
+
+	if (on == w->listening)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	/* one worker wakes for a new connection, not all of them */
+	ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+	ev.data.ptr = &w->k_listen;
+	if (epoll_ctl(w->epfd, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, 0,
+	    on ? &ev : NULL) == 0)
+		w->listening = on;
+	else
+		log_rate("listen epoll", clock_ms(), "worker: cannot %s the "
+		    "listening socket: %s", on ? "watch" : "stop watching",
+		    strerror(errno));
+}
+
+static void
+conn_close(struct worker *w, struct conn *c)
+{
+	if (c->has_job)
+		dbpool_cancel(w->pool, &c->job);
+	list_unlink(w, c);
+	/* close() takes the descriptor out of epoll */
+	if (close(c->fd) != 0)
+		log_rate("close", clock_ms(), "worker: closing a connection "
+		    "failed: %s", strerror(errno));
+	fconn_free(&c->fc);
+	/* an event for it may still be in hand: freed after them */
+	c->dead = 1;
+	c->next_dead = w->dead;
+	w->dead = c;
+	w->nconns--;
+}
+
+static void
+free_dead(struct worker *w)
+{
+	struct conn *c;
+
+	while ((c = w->dead) != NULL) {
+		w->dead = c->next_dead;
+		free(c);
+	}
 }
 
 /*
- * Reads the request on fd with libfcgi.  It is handed the connection
- * (ipcFd) rather than accepting one itself; keepConnection, until the
- * request's own flag replaces it, stops FCGX_Accept_r from closing it
- * first, and detached, while the request is read, makes a failed one
- * close at once instead of lingering.  A request that cannot be read is
- * closed: by libfcgi if it
- * failed before its parameters, after which libfcgi tries its own
- * listening socket, an idle one here that fails at once, so nothing is
- * accepted without its bounds; by us if it failed in them, which
- * libfcgi takes for their end.  Returns 0 when the request is read, -1
- * if it was not (logged).
+ * Where c stands after any change: idle (nothing read, nothing to send,
+ * no request) costs no buffer and has no deadline; otherwise its stall
+ * deadline runs from its last progress (set by the caller).
+ */
+static void
+conn_settle(struct worker *w, struct conn *c)
+{
+	int idle = !fconn_busy(&c->fc) && c->fc.in.len == 0 &&
+	    c->fc.out.len == 0 && !c->closing;
+
+	if (idle) {
+		fconn_trim(&c->fc);
+		c->deadline_ms = 0;
+	}
+	if (idle != c->idle) {
+		list_unlink(w, c);
+		list_put(w, c, idle);
+	}
+}
+
+static int
+conn_events(struct worker *w, struct conn *c, int want_out)
+{
+	struct epoll_event ev;
+
+	if (want_out == c->out_watched)
+		return 0;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN | (want_out ? EPOLLOUT : 0);
+	ev.data.ptr = c;
+	if (epoll_ctl(w->epfd, EPOLL_CTL_MOD, c->fd, &ev) != 0)
+		return -1;
+	c->out_watched = want_out;
+	return 0;
+}
+
+/*
+ * Sends what c has for its peer, as far as the socket takes it.  Returns
+ * 0, or -1 when c was closed (the peer went, or c was to close).
  */
 static int
-conn_read(FCGX_Request *fr, int fd, const struct config *cfg)
+conn_flush(struct worker *w, struct conn *c)
 {
-	long long start = clock_ms();
-	int e = 0;
+	struct buf *b = &c->fc.out;
+	ssize_t n;
 
-	fr->ipcFd = fd;
-	fr->keepConnection = 1;
-	fr->detached = 1; /* a failed read closes at once, no lingering */
-	if (FCGX_Accept_r(fr) == 0) {
-		/* a read that failed in the parameters ends them early */
-		e = FCGX_GetError(fr->in);
-		if (e == 0) {
-			fr->detached = 0; /* a whole request closes gently */
+	while (b->len > 0) {
+		n = send(c->fd, buf_data(b), b->len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n > 0) {
+			buf_take(b, (size_t)n);
+			c->deadline_ms = clock_ms() +
+			    (long long)w->cfg->response_write_timeout * 1000;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (conn_events(w, c, 1) != 0)
+				break;
+			conn_settle(w, c);
 			return 0;
 		}
-		FCGX_Free(fr, 1);
+		if (!c->cut)
+			log_rate("gone", clock_ms(), "worker: client went away "
+			    "during the answer");
+		break;
 	}
-	fr->detached = 0;
-	/* the kernel's timer may end the wait a tick before the clock does */
-	if (e == EAGAIN || e == EWOULDBLOCK || clock_ms() - start + 20 >=
-	    (long long)cfg->request_read_timeout * 1000)
-		log_stall(cfg);
-	else
-		log_msg("worker: a request could not be read; connection "
-		    "closed");
+	if (b->len == 0 && !c->closing && !c->cut &&
+	    conn_events(w, c, 0) == 0) {
+		conn_settle(w, c);
+		return 0;
+	}
+	conn_close(w, c);
 	return -1;
 }
 
-/*
- * A worker holds up to WORKER_CONNS FastCGI connections open: nginx keeps
- * connections (fastcgi_keep_conn, upstream keepalive) so that a page
- * costs no connect, accept, shutdown and close, and the worker waits on
- * all of them and on the listening socket at once, so no connection
- * pins it.  Each connection is one FCGX_Request on its own descriptor.
- * 16 x 8 workers hold the site's keepalive 64 with room to spare: with 4,
- * nginx's idle connections outnumbered the slots, a tenth of the pages
- * came on new connections, and each new connection woke all 8 workers.
- */
-#ifndef WORKER_CONNS
-#define WORKER_CONNS 16
-#endif
-
-struct conn {
-	FCGX_Request fr;
-};
-
-/*
- * A slot for a connection waiting on the listening socket, or NULL when
- * every slot holds one.  A worker with no free slot does not take new
- * connections: closing a kept one instead would make nginx resend a
- * request it may have sent on it already.  The slots free up as nginx
- * closes the connections it does not keep (it keeps at most its
- * keepalive number idle, fewer than all workers' slots), and meanwhile
- * the other workers take the new connections.
- */
-static struct conn *
-free_slot(struct conn *conns)
+static int
+sink(void *ctx, const char *p, size_t n)
 {
-	int i;
+	struct conn *c = ctx;
 
-	for (i = 0; i < WORKER_CONNS; i++)
-		if (conns[i].fr.ipcFd < 0)
-			return &conns[i];
-	return NULL;
+	return fconn_stdout(&c->fc, p, n);
 }
 
 /*
- * Waits until the listening socket or a held connection is ready.  Stop
- * signals are let in here and nowhere else: ppoll() unblocks them
- * atomically for the wait, so none is lost, and none can land inside
- * libfcgi, which drops a connection it is reading when a signal
- * interrupts it.  Fills ready[] with the slots that have a request, and
- * *listen_ready.  Returns 0 when something is ready, 1 on stop, -1 on
- * error.
+ * Ends c's request once its answer is written into w->o: whole, with
+ * FCGI_END_REQUEST; or cut off (cut), without it, and the connection
+ * closes once what went out is sent, so that nginx aborts the client's
+ * response.  Not kept if nginx did not ask, or the worker is stopping.
+ */
+static void
+conn_answered(struct worker *w, struct conn *c, int cut)
+{
+	if (out_finish(w->o) != 0 || cut) {
+		fconn_drop(&c->fc);
+		c->cut = 1;
+	} else if (fconn_end(&c->fc) != 0) {
+		c->cut = 1;
+	} else if (!c->fc.keep || w->stopping) {
+		c->closing = 1;
+	}
+}
+
+/* The pool's answer for c's job. */
+static void
+job_done(struct dbjob *j, struct db *db, enum db_rc rc)
+{
+	struct worker *w = the_worker;
+	struct conn *c = (struct conn *)((char *)j - offsetof(struct conn, job));
+	int cut;
+
+	c->has_job = 0;
+	out_init(w->o, sink, c);
+	cut = app_finish(&w->app, &c->plan, db, rc, w->o) != 0;
+	conn_answered(w, c, cut);
+	(void)conn_flush(w, c);
+}
+
+static const char *
+param(const struct conn *c, const char *name)
+{
+	return fconn_param(&c->fc, name);
+}
+
+/* A request's parameters are whole: answered now, or given to the pool. */
+static void
+conn_request(struct worker *w, struct conn *c)
+{
+	struct app_request req;
+	enum db_rc rc;
+
+	req.method = param(c, "REQUEST_METHOD");
+	req.script_name = param(c, "SCRIPT_NAME");
+	req.path_info = param(c, "PATH_INFO");
+	req.request_uri = param(c, "REQUEST_URI");
+	req.query = param(c, "QUERY_STRING");
+	req.accept = param(c, "HTTP_ACCEPT");
+	out_init(w->o, sink, c);
+	if (app_begin(&w->app, &req, w->o, &c->plan) == APP_ANSWERED) {
+		conn_answered(w, c, 0);
+		return;
+	}
+	memset(&c->job, 0, sizeof(c->job));
+	c->job.ping = c->plan.need == APP_PING;
+	c->job.from = c->plan.from;
+	c->job.nrows = c->plan.nrows;
+	c->job.done = job_done;
+	c->has_job = 1;
+	c->deadline_ms = 0; /* the pool bounds the wait from here */
+	rc = dbpool_submit(w->pool, &c->job);
+	if (rc != DB_WAIT) {
+		c->has_job = 0;
+		(void)app_finish(&w->app, &c->plan, NULL, rc, w->o);
+		conn_answered(w, c, 0);
+	}
+}
+
+/*
+ * Reads what c's peer sent and acts on its records.  Returns 0, or -1
+ * when c was closed.
  */
 static int
-wait_for_work(const sigset_t *waitmask, struct conn *conns, int *ready,
-    int *listen_ready)
+conn_read(struct worker *w, struct conn *c)
 {
-	struct pollfd p[1 + WORKER_CONNS];
-	int slot[1 + WORKER_CONNS];
-	struct timespec rest, *limit;
-	long long now;
-	int i, n, r;
+	struct buf *in = &c->fc.in;
+	unsigned char *room;
+	size_t want;
+	ssize_t n;
+	enum fconn_ev ev;
+	int eof = 0;
 
 	for (;;) {
-		n = 0;
-		/* the listening socket only while a slot is free */
-		p[n].fd = free_slot(conns) != NULL ? 0 : -1;
-		p[n].events = POLLIN;
-		slot[n++] = -1;
-		/* and not while accepting rests (conn_accept) */
-		now = clock_ms();
-		limit = NULL;
-		if (p[0].fd == 0 && now < accept_resume_ms) {
-			p[0].fd = -1;
-			rest.tv_sec = (time_t)((accept_resume_ms - now) / 1000);
-			rest.tv_nsec = (long)((accept_resume_ms - now) % 1000) *
-			    1000000L;
-			limit = &rest;
-		}
-		for (i = 0; i < WORKER_CONNS; i++) {
-			ready[i] = 0;
-			if (conns[i].fr.ipcFd < 0)
-				continue;
-			p[n].fd = conns[i].fr.ipcFd;
-			p[n].events = POLLIN;
-			slot[n++] = i;
-		}
-		r = ppoll(p, (nfds_t)n, limit, waitmask);
-		if (stopping)
-			return 1;
-		if (r == 0)
-			continue; /* the rest is over: poll the socket again */
-		if (r > 0) {
-			*listen_ready = (p[0].revents & POLLIN) != 0;
-			for (i = 1; i < n; i++)
-				ready[slot[i]] = p[i].revents != 0;
-			return 0;
-		}
-		if (r < 0 && errno != EINTR) {
-			log_msg("worker: waiting for connections failed: %s",
-			    strerror(errno));
+		want = in->max - in->len;
+		if (want > 65536)
+			want = 65536;
+		if (want == 0)
+			break; /* a whole record is in: take it first */
+		room = buf_room(in, want);
+		if (room == NULL) {
+			log_msg("worker: out of memory for a connection");
+			conn_close(w, c);
 			return -1;
 		}
-	}
-}
-
-/* New connections wait on the listening socket (fd 0). */
-static int
-connections_waiting(void)
-{
-	struct pollfd p = {0, POLLIN, 0};
-
-	return poll(&p, 1, 0) > 0 && (p.revents & POLLIN) != 0;
-}
-
-/* The most of a request's body read past on a kept connection. */
-#define BODY_SKIP_MAX (1024 * 1024)
-
-/*
- * Reads the rest of the request's body (FCGI_STDIN) to its end, so that
- * the kept connection's next request starts at a record: the program
- * reads no body, but a server may send one (a POST, answered 405).
- * Meanwhile libfcgi answers a second FCGI_BEGIN_REQUEST on the
- * connection with FCGI_CANT_MPX_CONN.  Bounded by BODY_SKIP_MAX bytes
- * and request-read-timeout in all.  Returns 0 at the body's end, -1 if
- * it was not reached (the connection is then not kept).
- */
-static int
-skip_body(FCGX_Request *fr, const struct config *cfg)
-{
-	long long start = clock_ms();
-	size_t total = 0;
-	char buf[4096];
-	int n;
-
-	while ((n = FCGX_GetStr(buf, (int)sizeof(buf), fr->in)) > 0) {
-		total += (size_t)n;
-		if (total > BODY_SKIP_MAX || clock_ms() - start >
-		    (long long)cfg->request_read_timeout * 1000)
-			return -1;
-	}
-	return FCGX_GetError(fr->in) == 0 ? 0 : -1;
-}
-
-/*
- * Closes fr's connection at once: detached, libfcgi neither shuts it
- * down nor lingers up to 2 s for the peer to close first.  Its buffers
- * are dropped unsent.
- */
-static void
-conn_close_now(FCGX_Request *fr)
-{
-	fr->detached = 1;
-	FCGX_Free(fr, 1);
-	fr->detached = 0;
-}
-
-/*
- * Ends a connection whose answer was cut off part-way, without
- * FCGI_END_REQUEST and without sending what is still buffered: nginx
- * then aborts the client's response instead of ending it as whole
- * (app_handle).  Shut down first, so that nothing more reaches the
- * peer, and closed at once, with no lingering.
- */
-static void
-conn_cut(FCGX_Request *fr)
-{
-	if (shutdown(fr->ipcFd, SHUT_RDWR) != 0)
-		log_msg("worker: shutting down a cut-off connection failed: %s",
-		    strerror(errno));
-	conn_close_now(fr);
-}
-
-/*
- * Serves the next request on c: on its kept connection, when it has one
- * (which nginx may have closed instead), or else on a connection
- * accepted now, with its read and write bounds (conn_accept).  Returns 0,
- * also when there was nothing to serve after all (another worker took
- * the connection, or nginx closed a kept one) or the request could not
- * be read (logged, closed), or -1 when accepting failed.
- */
-static int
-serve(struct app *app, struct out *o, struct conn *c,
-    struct keepalive *keep)
-{
-	const struct config *cfg = app->cfg;
-	/* each worker serves one request at a time, on one of its slots */
-	const struct fcgirec_limits lim = {cfg->workers * WORKER_CONNS,
-	    cfg->workers};
-	struct app_request req;
-	int fd = c->fr.ipcFd;
-	ssize_t n;
-	char b;
-
-	if (fd >= 0) {
-		n = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+		n = recv(c->fd, room, want, MSG_DONTWAIT);
+		if (n > 0) {
+			in->len += (size_t)n;
+			if ((size_t)n < want)
+				break;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return 0; /* woken for nothing */
-		if (n == 0) {
-			/* nginx closed it: no request lost, nothing to log */
-			conn_close_now(&c->fr);
-			return 0;
-		}
-	} else if ((fd = conn_accept(cfg)) == -2) {
-		return 0; /* another worker took it */
-	} else if (fd < 0) {
-		log_msg("worker: accept failed: %s", strerror(errno));
-		return -1;
-	}
-	/* management records and other roles: answered here (fcgirec.h) */
-	switch (fcgirec_answer(fd, &lim,
-	    (int)cfg->request_read_timeout * 1000)) {
-	case FCGIREC_ANSWERED:
-		c->fr.ipcFd = fd; /* held: its request may follow */
-		return 0;
-	case FCGIREC_STALLED:
-		log_stall(cfg);
-		/* fall through */
-	case FCGIREC_CLOSE:
-		c->fr.ipcFd = fd;
-		conn_close_now(&c->fr);
-		return 0;
-	case FCGIREC_REQUEST:
+			break;
+		eof = 1; /* the peer closed, or the connection failed */
 		break;
 	}
-	if (conn_read(&c->fr, fd, cfg) != 0)
-		return 0;
-	req.method = FCGX_GetParam("REQUEST_METHOD", c->fr.envp);
-	req.script_name = FCGX_GetParam("SCRIPT_NAME", c->fr.envp);
-	req.path_info = FCGX_GetParam("PATH_INFO", c->fr.envp);
-	req.request_uri = FCGX_GetParam("REQUEST_URI", c->fr.envp);
-	req.query = FCGX_GetParam("QUERY_STRING", c->fr.envp);
-	req.accept = FCGX_GetParam("HTTP_ACCEPT", c->fr.envp);
-	out_init(o, fcgx_sink, c->fr.out);
-	if (app_handle(app, &req, o) != 0) {
-		conn_cut(&c->fr);
-		return 0;
+	while ((ev = fconn_next(&c->fc)) != FCONN_MORE) {
+		if (ev == FCONN_REQUEST) {
+			conn_request(w, c);
+		} else if (ev == FCONN_ABORT) {
+			/* the request ends now; its database call is let go */
+			if (c->has_job) {
+				dbpool_cancel(w->pool, &c->job);
+				c->has_job = 0;
+			}
+			if (fconn_end(&c->fc) != 0 || !c->fc.keep)
+				c->closing = 1;
+		} else if (ev == FCONN_CLOSE) {
+			c->closing = 1;
+		} else {
+			conn_close(w, c);
+			return -1;
+		}
 	}
-	if (out_finish(o) != 0 && (FCGX_GetError(c->fr.out) == EAGAIN ||
-	    FCGX_GetError(c->fr.out) == EWOULDBLOCK))
-		log_msg("worker: an answer stalled for %u s "
-		    "(response-write-timeout); connection closed",
-		    cfg->response_write_timeout);
-	else if (out_error(o) != 0)
-		log_msg("worker: client went away during the answer");
-	/* kept if nginx asked for it and the backlog allows (keepalive.h) */
-	if (!keepalive_after_page(keep, clock_ms(), connections_waiting()))
-		c->fr.keepConnection = 0;
-	if (c->fr.keepConnection && skip_body(&c->fr, cfg) != 0)
-		c->fr.keepConnection = 0;
-	FCGX_Finish_r(&c->fr);
+	if (eof) {
+		/* nothing more can come: a request in progress is let go */
+		conn_close(w, c);
+		return -1;
+	}
+	if (in->len > 0 || (fconn_busy(&c->fc) && !c->fc.params_done))
+		c->deadline_ms = clock_ms() +
+		    (long long)w->cfg->request_read_timeout * 1000;
+	return conn_flush(w, c);
+}
+
+/* Closes the connection idle longest, to make room; 0, or -1 if none. */
+static int
+evict_idle(struct worker *w)
+{
+	if (w->idle_head == NULL)
+		return -1;
+	conn_close(w, w->idle_head);
 	return 0;
+}
+
+static void
+conn_new(struct worker *w, int fd)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+	struct epoll_event ev;
+
+	if (c == NULL) {
+		log_rate("conn memory", clock_ms(), "worker: out of memory for "
+		    "a connection; closed");
+		(void)close(fd);
+		return;
+	}
+	c->fd = fd;
+	fconn_init(&c->fc, &w->lim);
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.ptr = c;
+	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+		log_rate("conn epoll", clock_ms(), "worker: cannot watch a "
+		    "connection: %s; closed", strerror(errno));
+		(void)close(fd);
+		free(c);
+		return;
+	}
+	w->nconns++;
+	list_put(w, c, 1);
+}
+
+/*
+ * Takes new connections.  At the limit, the connection idle longest
+ * makes room (nginx opens another when it needs one); with none idle,
+ * the listening socket waits until a connection closes.  Out of
+ * descriptors or memory, the same, or else a rest of ACCEPT_PAUSE_MS.
+ */
+static void
+accept_some(struct worker *w)
+{
+	int i, fd;
+
+	for (i = 0; i < ACCEPT_BATCH; i++) {
+		if (w->nconns >= w->max_conns && evict_idle(w) != 0) {
+			listen_watch(w, 0);
+			return;
+		}
+		fd = accept4(0, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd >= 0) {
+			conn_new(w, fd);
+			continue;
+		}
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return;
+		if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
+			continue;
+		if ((errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+		    errno == ENOMEM) && evict_idle(w) == 0)
+			continue;
+		log_rate("accept", clock_ms(), "worker: accept failed: %s; "
+		    "taking no new connection for %d ms", strerror(errno),
+		    ACCEPT_PAUSE_MS);
+		w->accept_resume_ms = clock_ms() + ACCEPT_PAUSE_MS;
+		listen_watch(w, 0);
+		return;
+	}
+}
+
+/* Stalls past their bounds close; returns the next deadline, or 0. */
+static long long
+sweep(struct worker *w, long long now)
+{
+	struct conn *c, *next;
+	long long due = 0;
+
+	for (c = w->busy_head; c != NULL; c = next) {
+		next = c->next;
+		if (c->deadline_ms == 0)
+			continue;
+		if (now >= c->deadline_ms) {
+			if (c->fc.out.len > 0)
+				log_msg("worker: an answer stalled for %u s "
+				    "(response-write-timeout); connection "
+				    "closed", w->cfg->response_write_timeout);
+			else
+				log_msg("worker: a request stalled for %u s "
+				    "(request-read-timeout); connection closed",
+				    w->cfg->request_read_timeout);
+			conn_close(w, c);
+		} else if (due == 0 || c->deadline_ms < due) {
+			due = c->deadline_ms;
+		}
+	}
+	return due;
+}
+
+/* A stop signal: no new connections, and the kept ones' grace starts. */
+static void
+stop_begin(struct worker *w)
+{
+	struct signalfd_siginfo si;
+
+	while (read(w->sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+		;
+	if (w->stopping)
+		return;
+	w->stopping = 1;
+	w->stop_at_ms = clock_ms() + WORKER_STOP_GRACE_MS;
+	listen_watch(w, 0);
+}
+
+/* Nonzero once the worker may exit: stopping, and nothing in flight. */
+static int
+stop_done(struct worker *w, long long now)
+{
+	if (!w->stopping)
+		return 0;
+	if (now >= w->stop_at_ms)
+		while (evict_idle(w) == 0)
+			;
+	return w->nconns == 0 || (now >= w->stop_at_ms &&
+	    w->busy_head == NULL);
+}
+
+static void
+dispatch(struct worker *w, struct epoll_event *ev)
+{
+	void *p = ev->data.ptr;
+	struct conn *c;
+
+	if (p == &w->k_listen) {
+		if (!w->stopping)
+			accept_some(w);
+	} else if (p == &w->k_signal) {
+		stop_begin(w);
+	} else if (dbpool_owns(w->pool, p)) {
+		dbpool_event(w->pool, p, ev->events);
+	} else {
+		c = p;
+		if (c->dead)
+			return;
+		if ((ev->events & EPOLLOUT) && conn_flush(w, c) != 0)
+			return;
+		if (ev->events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+			(void)conn_read(w, c);
+	}
+}
+
+static int
+loop(struct worker *w)
+{
+	struct epoll_event evs[EVENTS];
+	long long now, due, d;
+	int i, n, timeout;
+
+	for (;;) {
+		now = clock_ms();
+		due = dbpool_tick(w->pool, now);
+		d = sweep(w, now);
+		if (d != 0 && (due == 0 || d < due))
+			due = d;
+		if (stop_done(w, now))
+			return 0;
+		if (!w->stopping && !w->listening && now >= w->accept_resume_ms &&
+		    w->nconns < w->max_conns)
+			listen_watch(w, 1);
+		timeout = TICK_MS;
+		if (due != 0 && due - now < timeout)
+			timeout = due > now ? (int)(due - now) : 0;
+		n = epoll_wait(w->epfd, evs, EVENTS, timeout);
+		if (n < 0 && errno != EINTR) {
+			log_msg("worker: waiting for events failed: %s",
+			    strerror(errno));
+			return 1;
+		}
+		for (i = 0; i < n; i++)
+			dispatch(w, &evs[i]);
+		free_dead(w);
+	}
+}
+
+/*
+ * The connections a worker holds: the setting, within the descriptors
+ * it may open (its database connections and a few of its own aside).
+ */
+static unsigned
+conn_limit(const struct config *cfg)
+{
+	struct rlimit rl;
+	unsigned want = cfg->connections, spare = config_db_per_worker(cfg) + 16;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur < (rlim_t)want + spare) {
+		want = rl.rlim_cur > spare + 1 ? (unsigned)(rl.rlim_cur - spare) : 1;
+		log_msg("worker: holding at most %u connections, as the "
+		    "descriptor limit (%llu) allows; connections = %u asks "
+		    "for more", want, (unsigned long long)rl.rlim_cur,
+		    cfg->connections);
+	}
+	return want;
+}
+
+/*
+ * Signals: SIGTERM and SIGINT, blocked since the fork, come through a
+ * signalfd; SIGPIPE, SIGUSR1 and SIGHUP mean nothing to a worker.
+ */
+static int
+signals_setup(struct worker *w)
+{
+	sigset_t stop;
+
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &stop, NULL) != 0 ||
+	    signal(SIGPIPE, SIG_IGN) == SIG_ERR ||
+	    signal(SIGUSR1, SIG_IGN) == SIG_ERR ||
+	    signal(SIGHUP, SIG_IGN) == SIG_ERR)
+		return -1;
+	w->sfd = signalfd(-1, &stop, SFD_NONBLOCK | SFD_CLOEXEC);
+	return w->sfd < 0 ? -1 : 0;
 }
 
 int
 worker_run(const struct config *cfg, const struct hostinfo *host)
 {
-	struct sigaction sa;
-	sigset_t stopset, waitmask;
-	struct conn *conns = NULL, *c;
-	struct app app;
-	struct out *o = NULL;
-	int ready[WORKER_CONNS];
-	struct keepalive keep = {0, 0};
-	int rc = 1, r = -1, i, flags, listen_ready, inited = 0, idle = -1;
+	static struct worker wk;
+	struct worker *w = &wk;
+	struct epoll_event ev;
+	unsigned per = config_db_per_worker(cfg);
+	int rc = 1, flags;
 
-	app.cfg = cfg;
-	app.host = host;
-	app.db = db_new(cfg);
-	o = malloc(sizeof(*o));
-	conns = calloc(WORKER_CONNS, sizeof(*conns));
-	if (app.db == NULL || o == NULL || conns == NULL) {
+	memset(w, 0, sizeof(*w));
+	w->cfg = cfg;
+	w->app.cfg = cfg;
+	w->app.host = host;
+	w->sfd = -1;
+	w->max_conns = conn_limit(cfg);
+	w->lim.max_conns = w->max_conns * cfg->workers;
+	w->lim.max_reqs = w->max_conns * cfg->workers;
+	the_worker = w;
+	w->epfd = epoll_create1(EPOLL_CLOEXEC);
+	w->o = malloc(sizeof(*w->o));
+	if (w->epfd < 0 || w->o == NULL || signals_setup(w) != 0) {
+		log_msg("worker: cannot set up its event loop: %s",
+		    strerror(errno));
+		goto out;
+	}
+	w->pool = dbpool_new(cfg, per, w->epfd);
+	if (w->pool == NULL) {
 		log_msg("worker: out of memory");
 		goto out;
 	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop;
-	sigemptyset(&sa.sa_mask);
-	sigemptyset(&stopset);
-	sigaddset(&stopset, SIGTERM);
-	sigaddset(&stopset, SIGINT);
-	/* stop signals stay blocked except inside wait_for_work */
-	if (sigprocmask(SIG_BLOCK, &stopset, &waitmask) != 0 ||
-	    sigdelset(&waitmask, SIGTERM) != 0 ||
-	    sigdelset(&waitmask, SIGINT) != 0 ||
-	    sigaction(SIGTERM, &sa, NULL) != 0 ||
-	    sigaction(SIGINT, &sa, NULL) != 0) {
-		log_msg("worker: cannot set signal handlers");
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.ptr = &w->k_signal;
+	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->sfd, &ev) != 0) {
+		log_msg("worker: cannot watch its signals: %s", strerror(errno));
 		goto out;
 	}
 	/*
-	 * Workers share the listening socket: all wake for a connection and
-	 * one wins.  Non-blocking, the others get EAGAIN and wait again.
-	 * Accepted sockets do not inherit the flag.
+	 * Workers share the listening socket: epoll wakes one of them for a
+	 * connection (EPOLLEXCLUSIVE), and an accept that finds it taken
+	 * returns EAGAIN.  Accepted sockets do not inherit the flag.
 	 */
 	flags = fcntl(0, F_GETFL);
 	if (flags < 0 || fcntl(0, F_SETFL, flags | O_NONBLOCK) != 0) {
 		log_msg("worker: cannot make the listening socket non-blocking");
 		goto out;
 	}
-	/* libfcgi's own listening socket: one that never has a connection */
-	idle = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (idle < 0 || FCGX_Init() != 0 || ignore_signals() != 0) {
-		log_msg("worker: cannot set up libfcgi");
+	listen_watch(w, 1);
+	if (!w->listening)
 		goto out;
-	}
-	for (inited = 0; inited < WORKER_CONNS; inited++)
-		if (FCGX_InitRequest(&conns[inited].fr, idle, 0) != 0) {
-			log_msg("worker: cannot set up libfcgi");
-			goto out;
-		}
-	(void)db_ping(app.db); /* connect early; failure is logged */
-	while ((r = wait_for_work(&waitmask, conns, ready,
-	    &listen_ready)) == 0) {
-		/* requests on held connections first: they are here already */
-		for (i = 0; i < WORKER_CONNS && r == 0; i++)
-			if (ready[i])
-				r = serve(&app, o, &conns[i], &keep);
-		if (r == 0 && listen_ready && (c = free_slot(conns)) != NULL)
-			r = serve(&app, o, c, &keep);
-		if (r != 0)
-			goto out;
-	}
-	if (r > 0)
-		rc = 0;
+	rc = loop(w);
 out:
-	for (i = 0; i < inited; i++)
-		conn_close_now(&conns[i].fr); /* idle: close at once */
-	if (idle >= 0)
-		(void)close(idle);
-	db_free(app.db);
-	free(conns);
-	free(o);
+	while (w->idle_head != NULL)
+		conn_close(w, w->idle_head);
+	while (w->busy_head != NULL)
+		conn_close(w, w->busy_head);
+	free_dead(w);
+	dbpool_free(w->pool);
+	if (w->sfd >= 0)
+		(void)close(w->sfd);
+	if (w->epfd >= 0)
+		(void)close(w->epfd);
+	free(w->o);
 	return rc;
 }

@@ -1,0 +1,356 @@
+#include "dbpool.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+
+#include "clock.h"
+#include "dbpolicy.h"
+#include "log.h"
+
+struct dbslot {
+	struct db *db;
+	struct dbjob *job; /* running here; NULL when idle or orphaned */
+	int busy;          /* a call is under way (a job, or a connect) */
+	int regfd;         /* the socket registered with epoll, or -1 */
+	int pending;       /* the call ended as it started: see dbpool_tick */
+	enum db_rc pending_rc;
+	uint32_t regev;
+};
+
+struct dbpool {
+	const struct config *cfg;
+	int epfd;
+	unsigned n;
+	struct dbslot *slots;
+	struct dbjob *head, *tail; /* the line */
+	unsigned queued, running;
+	int connected_once; /* a connect has ended, one way or the other */
+};
+
+/* Watches the socket the slot's call waits on, or none. */
+static void
+slot_watch(struct dbpool *p, struct dbslot *s)
+{
+	struct epoll_event ev;
+	struct db_wait w;
+
+	db_wait_of(s->db, &w);
+	if (w.fd < 0 || w.events == 0) {
+		/* a closed socket has left epoll: EBADF and ENOENT are fine */
+		if (s->regfd >= 0)
+			(void)epoll_ctl(p->epfd, EPOLL_CTL_DEL, s->regfd, NULL);
+		s->regfd = -1;
+		return;
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.events = (w.events & DB_WAIT_READ ? EPOLLIN : 0) |
+	    (w.events & DB_WAIT_WRITE ? EPOLLOUT : 0);
+	ev.data.ptr = s;
+	if (s->regfd == w.fd && s->regev == ev.events)
+		return;
+	if (s->regfd >= 0 && s->regfd != w.fd)
+		(void)epoll_ctl(p->epfd, EPOLL_CTL_DEL, s->regfd, NULL);
+	if (epoll_ctl(p->epfd, EPOLL_CTL_MOD, w.fd, &ev) != 0 &&
+	    (errno != ENOENT ||
+	    epoll_ctl(p->epfd, EPOLL_CTL_ADD, w.fd, &ev) != 0)) {
+		log_rate("db epoll", clock_ms(), "cannot watch a database "
+		    "connection: %s; it closes", strerror(errno));
+		db_close(s->db);
+		s->regfd = -1;
+		return;
+	}
+	s->regfd = w.fd;
+	s->regev = ev.events;
+}
+
+struct dbpool *
+dbpool_new(const struct config *cfg, unsigned n, int epfd)
+{
+	struct dbpool *p = calloc(1, sizeof(*p));
+
+	if (p == NULL)
+		return NULL;
+	p->cfg = cfg;
+	p->epfd = epfd;
+	p->slots = calloc(n, sizeof(*p->slots));
+	if (p->slots == NULL) {
+		free(p);
+		return NULL;
+	}
+	for (p->n = 0; p->n < n; p->n++) {
+		p->slots[p->n].regfd = -1;
+		p->slots[p->n].db = db_new(cfg);
+		if (p->slots[p->n].db == NULL) {
+			dbpool_free(p);
+			return NULL;
+		}
+	}
+	return p;
+}
+
+void
+dbpool_free(struct dbpool *p)
+{
+	unsigned i;
+
+	if (p == NULL)
+		return;
+	for (i = 0; i < p->n; i++)
+		db_free(p->slots[i].db);
+	free(p->slots);
+	free(p);
+}
+
+int
+dbpool_owns(const struct dbpool *p, const void *ptr)
+{
+	const struct dbslot *s = ptr;
+
+	return s >= p->slots && s < p->slots + p->n;
+}
+
+unsigned
+dbpool_jobs(const struct dbpool *p)
+{
+	return p->queued + p->running;
+}
+
+static void
+line_push(struct dbpool *p, struct dbjob *j)
+{
+	j->next = NULL;
+	j->prev = p->tail;
+	if (p->tail != NULL)
+		p->tail->next = j;
+	else
+		p->head = j;
+	p->tail = j;
+	j->queued = 1;
+	p->queued++;
+}
+
+static void
+line_remove(struct dbpool *p, struct dbjob *j)
+{
+	if (j->prev != NULL)
+		j->prev->next = j->next;
+	else
+		p->head = j->next;
+	if (j->next != NULL)
+		j->next->prev = j->prev;
+	else
+		p->tail = j->prev;
+	j->next = j->prev = NULL;
+	j->queued = 0;
+	p->queued--;
+}
+
+static void run(struct dbpool *p, struct dbslot *s, struct dbjob *j);
+
+/* A call on s ended with rc: hands it to its job, and s to the line. */
+static void
+slot_ended(struct dbpool *p, struct dbslot *s, enum db_rc rc)
+{
+	struct dbjob *j = s->job;
+
+	s->busy = 0;
+	slot_watch(p, s);
+	if (j == NULL) {
+		/* a connect, or a job whose request went: its rows go */
+		db_page_close(s->db);
+		p->connected_once = 1;
+	} else {
+		s->job = NULL;
+		j->slot = NULL;
+		p->running--;
+		if (rc != DB_OK && db_may_retry(s->db) && j->attempt == 0) {
+			/* lost quickly, or reshaped: once more, on another */
+			j->attempt = 1;
+			if (dbpool_submit(p, j) != DB_WAIT)
+				j->done(j, NULL, rc);
+		} else {
+			j->done(j, rc == DB_OK ? s->db : NULL, rc);
+			/* the rows were freed in done; if not, here */
+			db_page_close(s->db);
+		}
+	}
+	if (db_is_ready(s->db) && !s->busy && p->head != NULL) {
+		j = p->head;
+		line_remove(p, j);
+		run(p, s, j);
+	}
+}
+
+/* Takes the answer of a call just started or resumed on s. */
+static void
+slot_result(struct dbpool *p, struct dbslot *s, enum db_rc rc)
+{
+	if (rc == DB_WAIT) {
+		slot_watch(p, s);
+		return;
+	}
+	slot_ended(p, s, rc);
+}
+
+static void
+run(struct dbpool *p, struct dbslot *s, struct dbjob *j)
+{
+	enum db_rc rc;
+
+	s->job = j;
+	s->busy = 1;
+	j->slot = s;
+	p->running++;
+	rc = j->ping ? db_ping_start(s->db) :
+	    db_page_start(s->db, j->from, j->nrows);
+	if (rc == DB_WAIT) {
+		slot_watch(p, s);
+		return;
+	}
+	/*
+	 * Answered without a wait: the job's done runs from the next
+	 * dbpool_tick, not inside dbpool_submit, where its caller is not
+	 * ready for it.
+	 */
+	s->pending = 1;
+	s->pending_rc = rc;
+}
+
+/* Slots: idle and ready, and whether any is working or connecting. */
+static struct dbslot *
+slot_idle(struct dbpool *p, int *running, int *connecting)
+{
+	struct dbslot *idle = NULL;
+	unsigned i;
+
+	*running = *connecting = 0;
+	for (i = 0; i < p->n; i++) {
+		struct dbslot *s = &p->slots[i];
+
+		if (s->busy && s->job != NULL)
+			*running = 1;
+		else if (s->busy)
+			*connecting = 1;
+		else if (idle == NULL && db_is_ready(s->db))
+			idle = s;
+	}
+	return idle;
+}
+
+enum db_rc
+dbpool_submit(struct dbpool *p, struct dbjob *j)
+{
+	long long now = clock_ms();
+	struct dbslot *s;
+	struct db_outage *st;
+	enum db_rc held;
+	int running, connecting;
+
+	if (j->attempt == 0) {
+		j->slot = NULL;
+		j->queued = 0;
+		/* in an outage, or a slow spell: the held answer at once */
+		st = db_shared_lock();
+		held = db_outage_wait(st, now);
+		db_shared_unlock();
+		if (held != DB_OK)
+			return held;
+		j->deadline_ms = now + p->cfg->db_wait_ms;
+	}
+	s = slot_idle(p, &running, &connecting);
+	if (s != NULL) {
+		run(p, s, j);
+		return DB_WAIT;
+	}
+	/*
+	 * Waiting in line is for a connection that is busy with a page, or
+	 * one being made at start or for a retry; a page does not wait for
+	 * a connect to a database that went away.
+	 */
+	if (running || (connecting && (!p->connected_once || j->attempt > 0))) {
+		line_push(p, j);
+		return DB_WAIT;
+	}
+	return DB_DOWN;
+}
+
+void
+dbpool_cancel(struct dbpool *p, struct dbjob *j)
+{
+	if (j->queued) {
+		line_remove(p, j);
+	} else if (j->slot != NULL) {
+		/* the call ends by itself, soon; its result is dropped */
+		j->slot->job = NULL;
+		j->slot = NULL;
+		p->running--;
+	}
+}
+
+void
+dbpool_event(struct dbpool *p, void *ptr, uint32_t events)
+{
+	struct dbslot *s = ptr;
+	unsigned ready = (events & (EPOLLIN | EPOLLERR | EPOLLHUP) ?
+	    DB_WAIT_READ : 0) | (events & (EPOLLOUT | EPOLLERR) ?
+	    DB_WAIT_WRITE : 0);
+
+	if (!s->busy || s->pending)
+		return;
+	slot_result(p, s, db_resume(s->db, ready));
+}
+
+/* The line's jobs, when nothing can serve them any more. */
+static void
+line_fail(struct dbpool *p, long long now, int all)
+{
+	struct dbjob *j;
+
+	while ((j = p->head) != NULL && (all || now >= j->deadline_ms)) {
+		line_remove(p, j);
+		j->done(j, NULL, all ? DB_DOWN : DB_BUSY);
+	}
+}
+
+long long
+dbpool_tick(struct dbpool *p, long long now)
+{
+	struct db_wait w;
+	long long next = 0;
+	unsigned i;
+	int running, connecting;
+
+	for (i = 0; i < p->n; i++) {
+		struct dbslot *s = &p->slots[i];
+
+		if (s->pending) {
+			s->pending = 0;
+			slot_ended(p, s, s->pending_rc);
+		}
+		if (s->busy) {
+			db_wait_of(s->db, &w);
+			if (w.deadline_ms != 0 && now >= w.deadline_ms)
+				slot_result(p, s, db_resume(s->db,
+				    DB_WAIT_TIMEOUT));
+		} else if (db_is_closed(s->db)) {
+			/* opened in the background, as the outage policy lets */
+			s->busy = 1;
+			slot_result(p, s, db_connect_start(s->db));
+		}
+		if (s->busy) {
+			db_wait_of(s->db, &w);
+			if (w.deadline_ms != 0 && (next == 0 ||
+			    w.deadline_ms < next))
+				next = w.deadline_ms;
+		}
+	}
+	line_fail(p, now, 0);
+	(void)slot_idle(p, &running, &connecting);
+	if (!running && !connecting)
+		line_fail(p, now, 1);
+	if (p->head != NULL && (next == 0 || p->head->deadline_ms < next))
+		next = p->head->deadline_ms;
+	return next;
+}

@@ -88,8 +88,8 @@ db_errno(const struct db *db, const char **msg)
 /*
  * Sorts out a call that failed on an open connection by the outage
  * policy, and closes a connection that was lost.  A connection lost
- * quickly may be retried at once on a new one (db_may_retry), and is
- * then no outage yet: the new connection tells.
+ * quickly may be retried at once on a new one (db_may_retry), with no
+ * back-off: the new connection tells whether the database is down.
  */
 static enum db_rc
 db_failed(struct db *db, const char *what)
@@ -103,15 +103,20 @@ db_failed(struct db *db, const char *what)
 
 	db->retry = db_outage_retry(f, 0, now - db->started_ms,
 	    db->cfg->read_timeout);
-	if (db->retry) {
-		rc = DB_DOWN;
-	} else {
-		st = db_shared_lock();
-		rc = db_outage_failed(st, f, now, db->cfg->reconnect_delay_ms,
-		    msg, what);
-		db_shared_unlock();
-	}
-	if (f == DB_FAULT_LOST) {
+	st = db_shared_lock();
+	rc = db_outage_failed(st, f, now, db->cfg->reconnect_delay_ms, msg,
+	    what);
+	if (db->retry)
+		st->next_try_ms = 0; /* reconnect at once */
+	db_shared_unlock();
+	/*
+	 * A connection that failed while its rows were being read is
+	 * closed as well: after an error in mysql_stmt_store_result the
+	 * client library would wait, on the next statement, for the rest of
+	 * a result the server has already ended.  A new one opens in the
+	 * background.
+	 */
+	if (f == DB_FAULT_LOST || db->step == STEP_STORE) {
 		db_close(db); /* frees msg */
 	} else {
 		db->step = STEP_READY;

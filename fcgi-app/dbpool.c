@@ -9,6 +9,9 @@
 #include "dbpolicy.h"
 #include "log.h"
 
+/* The longest a page waits for a connection that is being made. */
+#define DBPOOL_CONNECT_WAIT_MS 100
+
 struct dbslot {
 	struct db *db;
 	struct dbjob *job; /* running here; NULL when idle or orphaned */
@@ -26,7 +29,6 @@ struct dbpool {
 	struct dbslot *slots;
 	struct dbjob *head, *tail; /* the line */
 	unsigned queued, running;
-	int connected_once; /* a connect has ended, one way or the other */
 };
 
 /* Watches the socket the slot's call waits on, or none. */
@@ -160,7 +162,6 @@ slot_ended(struct dbpool *p, struct dbslot *s, enum db_rc rc)
 	if (j == NULL) {
 		/* a connect, or a job whose request went: its rows go */
 		db_page_close(s->db);
-		p->connected_once = 1;
 	} else {
 		s->job = NULL;
 		j->slot = NULL;
@@ -239,6 +240,28 @@ slot_idle(struct dbpool *p, int *running, int *connecting)
 	return idle;
 }
 
+/*
+ * Opens one more connection, when one is closed and the outage policy
+ * lets: connections open as the pages need them, and stay open.
+ * Returns 1 if a connect is under way.
+ */
+static int
+grow(struct dbpool *p)
+{
+	unsigned i;
+
+	for (i = 0; i < p->n; i++) {
+		struct dbslot *s = &p->slots[i];
+
+		if (!s->busy && db_is_closed(s->db)) {
+			s->busy = 1;
+			slot_result(p, s, db_connect_start(s->db));
+			return s->busy;
+		}
+	}
+	return 0;
+}
+
 enum db_rc
 dbpool_submit(struct dbpool *p, struct dbjob *j)
 {
@@ -246,6 +269,7 @@ dbpool_submit(struct dbpool *p, struct dbjob *j)
 	struct dbslot *s;
 	struct db_outage *st;
 	enum db_rc held;
+	unsigned wait = p->cfg->db_wait_ms;
 	int running, connecting;
 
 	if (j->attempt == 0) {
@@ -257,19 +281,25 @@ dbpool_submit(struct dbpool *p, struct dbjob *j)
 		db_shared_unlock();
 		if (held != DB_OK)
 			return held;
-		j->deadline_ms = now + p->cfg->db_wait_ms;
 	}
 	s = slot_idle(p, &running, &connecting);
 	if (s != NULL) {
 		run(p, s, j);
 		return DB_WAIT;
 	}
+	if (!connecting)
+		connecting = grow(p);
 	/*
-	 * Waiting in line is for a connection that is busy with a page, or
-	 * one being made at start or for a retry; a page does not wait for
-	 * a connect to a database that went away.
+	 * In line for a connection busy with a page, up to db-wait-ms; or
+	 * for one being made, up to DBPOOL_CONNECT_WAIT_MS: a page does not
+	 * wait out the connect timeout of a database that went away.
 	 */
-	if (running || (connecting && (!p->connected_once || j->attempt > 0))) {
+	if (!running && wait > DBPOOL_CONNECT_WAIT_MS)
+		wait = DBPOOL_CONNECT_WAIT_MS;
+	if (running || connecting) {
+		/* a retry keeps the wait it had, if it had one */
+		if (j->attempt == 0 || j->deadline_ms == 0)
+			j->deadline_ms = now + wait;
 		line_push(p, j);
 		return DB_WAIT;
 	}
@@ -302,15 +332,19 @@ dbpool_event(struct dbpool *p, void *ptr, uint32_t events)
 	slot_result(p, s, db_resume(s->db, ready));
 }
 
-/* The line's jobs, when nothing can serve them any more. */
+/*
+ * The line's jobs whose wait is over: DB_BUSY while pages hold the
+ * connections, DB_DOWN when there are none; all of them (all) when
+ * nothing can serve them any more.
+ */
 static void
-line_fail(struct dbpool *p, long long now, int all)
+line_fail(struct dbpool *p, long long now, int all, int running)
 {
 	struct dbjob *j;
 
 	while ((j = p->head) != NULL && (all || now >= j->deadline_ms)) {
 		line_remove(p, j);
-		j->done(j, NULL, all ? DB_DOWN : DB_BUSY);
+		j->done(j, NULL, running && !all ? DB_BUSY : DB_DOWN);
 	}
 }
 
@@ -334,10 +368,6 @@ dbpool_tick(struct dbpool *p, long long now)
 			if (w.deadline_ms != 0 && now >= w.deadline_ms)
 				slot_result(p, s, db_resume(s->db,
 				    DB_WAIT_TIMEOUT));
-		} else if (db_is_closed(s->db)) {
-			/* opened in the background, as the outage policy lets */
-			s->busy = 1;
-			slot_result(p, s, db_connect_start(s->db));
 		}
 		if (s->busy) {
 			db_wait_of(s->db, &w);
@@ -346,10 +376,16 @@ dbpool_tick(struct dbpool *p, long long now)
 				next = w.deadline_ms;
 		}
 	}
-	line_fail(p, now, 0);
-	(void)slot_idle(p, &running, &connecting);
+	/*
+	 * One connection is kept open, and more are opened for pages in
+	 * line; in the background, as the outage policy lets.
+	 */
+	if (slot_idle(p, &running, &connecting) == NULL && !connecting &&
+	    (p->head != NULL || !running))
+		connecting = grow(p);
+	line_fail(p, now, 0, running);
 	if (!running && !connecting)
-		line_fail(p, now, 1);
+		line_fail(p, now, 1, 0);
 	if (p->head != NULL && (next == 0 || p->head->deadline_ms < next))
 		next = p->head->deadline_ms;
 	return next;

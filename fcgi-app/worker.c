@@ -41,6 +41,7 @@ struct conn {
 	int closing;      /* close once `out` is sent */
 	int cut;          /* an answer cut off: close without its end */
 	int has_job;      /* job is with the pool */
+	int served;       /* a request has ended on it: nginx keeps it */
 	long long deadline_ms; /* a stall's end, or 0 */
 	struct conn *prev, *next; /* on the idle list or the busy list */
 	int idle;         /* which of the two */
@@ -157,14 +158,16 @@ free_dead(struct worker *w)
 }
 
 /*
- * Where c stands after any change: idle (nothing read, nothing to send,
- * no request) costs no buffer and has no deadline; otherwise its stall
- * deadline runs from its last progress (set by the caller).
+ * Where c stands after any change: idle (a request has ended on it, and
+ * nothing is read, to send or in progress) costs no buffer and has no
+ * deadline; otherwise its stall deadline runs from its last progress
+ * (set by the caller), and for a new connection from its accept: one
+ * that never sends a request is closed after request-read-timeout.
  */
 static void
 conn_settle(struct worker *w, struct conn *c)
 {
-	int idle = !fconn_busy(&c->fc) && c->fc.in.len == 0 &&
+	int idle = c->served && !fconn_busy(&c->fc) && c->fc.in.len == 0 &&
 	    c->fc.out.len == 0 && !c->closing;
 
 	if (idle) {
@@ -258,6 +261,7 @@ conn_answered(struct worker *w, struct conn *c, int cut)
 	} else if (!c->fc.keep || w->stopping) {
 		c->closing = 1;
 	}
+	c->served = 1;
 }
 
 /* The pool's answer for c's job. */
@@ -418,7 +422,9 @@ conn_new(struct worker *w, int fd)
 		return;
 	}
 	w->nconns++;
-	list_put(w, c, 1);
+	c->deadline_ms = clock_ms() +
+	    (long long)w->cfg->request_read_timeout * 1000;
+	list_put(w, c, 0);
 }
 
 /*

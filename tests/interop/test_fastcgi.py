@@ -1,16 +1,20 @@
 """FastCGI 1.0 over a raw socket to the program (lib/fcgi.py): what a
 server other than nginx may send.  Management records, roles, a second
-request on a busy connection, a body, parameters in many records and
-with long names and values."""
+request on a busy connection, a body, an abort at each stage of a
+request, parameters in many records and with long names and values."""
 import json
+import os
+import pwd
+import threading
+import time
 import unittest
 
-from lib import fcgi
+from lib import dbsession, fcgi
 from lib.fcgi import Reader, fcgi_begin, fcgi_params, fcgi_record, fcgi_request, fcgi_stream
 from lib.localstack import Stack
 
 WORKERS = 2
-CONNS_PER_WORKER = 16  # fcgi-app/worker.c WORKER_CONNS
+CONNECTIONS = 100  # the setting: FastCGI connections a worker holds
 PAGE = {"REQUEST_METHOD": "GET", "SCRIPT_NAME": "/", "QUERY_STRING": "format=json",
         "REQUEST_URI": "/?format=json"}
 
@@ -23,7 +27,8 @@ def setUpModule():
     STACK = Stack()
     STACK.up()
     try:
-        INST = STACK.web_start("a", settings={"workers": WORKERS})
+        INST = STACK.web_start("a", settings={"workers": WORKERS,
+                                                "connections": CONNECTIONS})
     except Exception:
         tearDownModule()
         raise
@@ -60,8 +65,8 @@ class FastCgi(unittest.TestCase):
         rtype, rid, content = r.record()
         self.assertEqual((rtype, rid), (fcgi.GET_VALUES_RESULT, 0))
         self.assertEqual(fcgi.parse_pairs(content), {
-            "FCGI_MAX_CONNS": str(WORKERS * CONNS_PER_WORKER),
-            "FCGI_MAX_REQS": str(WORKERS), "FCGI_MPXS_CONNS": "0"})
+            "FCGI_MAX_CONNS": str(WORKERS * CONNECTIONS),
+            "FCGI_MAX_REQS": str(WORKERS * CONNECTIONS), "FCGI_MPXS_CONNS": "0"})
         # the connection then carries a request
         s.sendall(fcgi_request(PAGE))
         stdout, status, others = r.response()
@@ -124,9 +129,50 @@ class FastCgi(unittest.TestCase):
         s.sendall(fcgi_begin(1, keep=True) + fcgi_stream(fcgi.PARAMS, fcgi_params(PAGE)) +
                   fcgi_record(fcgi.STDIN, b"x" * 100) + fcgi_record(fcgi.ABORT_REQUEST))
         stdout, status, others = r.response()
-        self.assertEqual(status, fcgi.REQUEST_COMPLETE)
+        self.assertEqual((stdout, status, others), (b"", fcgi.REQUEST_COMPLETE, []))
+        # the rest of its body is read past, and the kept connection serves on
+        s.sendall(fcgi_stream(fcgi.STDIN, b"y" * 100) + fcgi_request(PAGE, keep=True))
+        self.assertPage(*r.response()[:2])
+
+    def test_abort_while_the_parameters_arrive_ends_the_request(self):
+        params = fcgi_params(PAGE)
+        for keep in (True, False):
+            s, r = self.connect()
+            s.sendall(fcgi_begin(1, keep=keep) + fcgi_record(fcgi.PARAMS, params[:10]) +
+                      fcgi_record(fcgi.ABORT_REQUEST))
+            stdout, status, others = r.response()
+            self.assertEqual((stdout, status, others), (b"", fcgi.REQUEST_COMPLETE, []))
+            if keep:
+                s.sendall(fcgi_request(PAGE, keep=True))
+                self.assertPage(*r.response()[:2])
+            else:
+                self.assertIsNone(r.record())  # the connection ends with it
+
+    def test_abort_while_the_page_waits_for_the_database_ends_it_at_once(self):
+        """A page held up by a table lock is aborted: its end comes at
+        once, not when the lock goes, and no answer of it follows."""
+        hold = threading.Thread(target=STACK.sql, args=(
+            "LOCK TABLES demo WRITE; SELECT SLEEP(3); UNLOCK TABLES;",))
+        hold.start()
+        self.addCleanup(hold.join)
+        self.assertTrue(dbsession.wait_for(STACK, 10, state="User sleep",
+                                           user=pwd.getpwuid(os.getuid()).pw_name))
+        s, r = self.connect()
+        s.sendall(fcgi_request(PAGE, keep=True))
+        self.assertTrue(dbsession.wait_for(STACK, 10, user="fcgi_app",
+                                           state="Waiting for table%"))
+        t = time.monotonic()
+        s.sendall(fcgi_record(fcgi.ABORT_REQUEST))
+        stdout, status, others = r.response()
+        self.assertLess(time.monotonic() - t, 1.0)
+        self.assertEqual((stdout, status, others), (b"", fcgi.REQUEST_COMPLETE, []))
+        hold.join()
+        # once the lock goes, the connection serves the next request, and
+        # nothing of the aborted one comes first
+        s.sendall(fcgi_request(PAGE, keep=True, request_id=2))
+        stdout, status, others = r.response(request_id=2)
+        self.assertPage(stdout, status)
         self.assertEqual(others, [])
-        self.assertIsNone(r.record())  # and the connection with it
 
     def test_a_body_gets_405_and_the_kept_connection_stays_usable(self):
         s, r = self.connect()

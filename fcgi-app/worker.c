@@ -227,7 +227,14 @@ conn_flush(struct worker *w, struct conn *c)
 			    "during the answer");
 		break;
 	}
-	if (b->len == 0 && !c->closing && !c->cut &&
+	/*
+	 * A connection that is not kept closes once its answer is sent,
+	 * but not while its request's body is still coming: a close with
+	 * bytes unread resets the connection, and a server still sending
+	 * the body (Apache sends the empty end of FCGI_STDIN after the
+	 * parameters, when the answer may be out already) fails on it.
+	 */
+	if (b->len == 0 && !c->cut && (!c->closing || c->fc.body_id != 0) &&
 	    conn_events(w, c, 0) == 0) {
 		conn_settle(w, c);
 		return 0;
@@ -476,7 +483,9 @@ sweep(struct worker *w, long long now)
 		if (c->deadline_ms == 0)
 			continue;
 		if (now >= c->deadline_ms) {
-			if (c->fc.out.len > 0)
+			if (c->closing && c->fc.out.len == 0)
+				; /* answered: the rest of a body never came */
+			else if (c->fc.out.len > 0)
 				log_msg("worker: an answer stalled for %u s "
 				    "(response-write-timeout); connection "
 				    "closed", w->cfg->response_write_timeout);

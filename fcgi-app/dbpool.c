@@ -151,6 +151,18 @@ line_remove(struct dbpool *p, struct dbjob *j)
 
 static void run(struct dbpool *p, struct dbslot *s, struct dbjob *j);
 
+static void
+close_idle(struct dbpool *p)
+{
+	unsigned i;
+
+	for (i = 0; i < p->n; i++)
+		if (!p->slots[i].busy && db_is_ready(p->slots[i].db)) {
+			db_close(p->slots[i].db);
+			slot_watch(p, &p->slots[i]);
+		}
+}
+
 /* A call on s ended with rc: hands it to its job, and s to the line. */
 static void
 slot_ended(struct dbpool *p, struct dbslot *s, enum db_rc rc)
@@ -167,7 +179,12 @@ slot_ended(struct dbpool *p, struct dbslot *s, enum db_rc rc)
 		j->slot = NULL;
 		p->running--;
 		if (rc != DB_OK && db_may_retry(s->db) && j->attempt == 0) {
-			/* lost quickly, or reshaped: once more, on another */
+			/*
+			 * Lost quickly, or reshaped: once more, on a new
+			 * connection.  The idle ones close too: they were made
+			 * before the restart or prepared for the old shape.
+			 */
+			close_idle(p);
 			j->attempt = 1;
 			if (dbpool_submit(p, j) != DB_WAIT)
 				j->done(j, NULL, rc);
@@ -342,9 +359,22 @@ line_fail(struct dbpool *p, long long now, int all, int running)
 {
 	struct dbjob *j;
 
+	struct db_outage *st;
+	enum db_rc rc = DB_DOWN;
+
+	if (all) {
+		/* the answer the failed connect left: a 500 for a wrong table */
+		st = db_shared_lock();
+		rc = db_outage_wait(st, now);
+		db_shared_unlock();
+		if (rc == DB_OK)
+			rc = DB_DOWN;
+	} else if (running) {
+		rc = DB_BUSY;
+	}
 	while ((j = p->head) != NULL && (all || now >= j->deadline_ms)) {
 		line_remove(p, j);
-		j->done(j, NULL, running && !all ? DB_BUSY : DB_DOWN);
+		j->done(j, NULL, rc);
 	}
 }
 

@@ -191,23 +191,20 @@ params_decode(struct fconn *c)
 	unsigned char *d;
 	int r;
 
+	if (n == 0)
+		return 0; /* no pairs at all, and maybe no memory */
 	/*
-	 * The raw pairs are copied past themselves and decoded from there
-	 * to the front: a decoded pair is no longer than its raw form (two
-	 * NULs for at least two bytes of lengths), so the writes trail the
-	 * reads.
+	 * Decoded front to back over themselves: a decoded pair is no
+	 * longer than its raw form (two NULs for at least two bytes of
+	 * lengths), so each write lands before the bytes still to be
+	 * read, and the next pair is read whole before any of it moves.
 	 */
-	d = buf_room(b, n);
-	if (d == NULL)
-		return -1;
-	memmove(d, buf_data(b), n);
+	d = b->p + b->off;
 	while ((r = next_pair(d, n, &at, &name, &nl, &val, &vl)) == 1) {
-		unsigned char *out = b->p + b->off + w;
-
-		memmove(out, name, nl);
-		out[nl] = '\0';
-		memmove(out + nl + 1, val, vl);
-		out[nl + 1 + vl] = '\0';
+		memmove(d + w, name, nl);
+		d[w + nl] = '\0';
+		memmove(d + w + nl + 1, val, vl);
+		d[w + nl + 1 + vl] = '\0';
 		w += nl + vl + 2;
 	}
 	b->len = w;

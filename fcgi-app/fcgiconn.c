@@ -334,19 +334,31 @@ fconn_stdout(struct fconn *c, const char *p, size_t n)
 	return 0;
 }
 
+/*
+ * The request in progress has ended: its parameters go, so that an
+ * idle connection's buffers are empty and fconn_trim frees them.
+ */
+static void
+request_over(struct fconn *c)
+{
+	c->id = 0;
+	c->params_done = 0;
+	buf_take(&c->params, c->params.len);
+}
+
 int
 fconn_end(struct fconn *c)
 {
 	int r = header(&c->out, FCGI_STDOUT, c->id, 0) == 0 &&
 	    end_request(&c->out, c->id, FCGI_REQUEST_COMPLETE) == 0 ? 0 : -1;
 
-	c->id = 0;
+	request_over(c);
 	return r;
 }
 
 void
 fconn_drop(struct fconn *c)
 {
-	c->id = 0;
+	request_over(c);
 	c->keep = 0;
 }

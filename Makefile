@@ -103,8 +103,9 @@ FAKE_SRCS := $(wildcard tests/unit/fake/*.c)
 FAKE_OBJS := $(addprefix $(BUILD)/unit/fake/,$(notdir $(FAKE_SRCS:.c=.o)) \
              fake_db.o support.o json_valid.o utf8_valid.o) \
              $(BUILD)/unit/helpers.o
-FAKE_LIB  := $(addprefix $(BUILD)/obj/,app.o clock.o drain.o html.o http.o \
-             json.o keepalive.o log.o out.o page.o utf8.o worker.o fcgirec.o)
+FAKE_LIB  := $(addprefix $(BUILD)/obj/,app.o buf.o clock.o config.o dbpolicy.o \
+             dbpool.o drain.o fcgiconn.o html.o http.o json.o log.o out.o \
+             page.o utf8.o worker.o)
 FAKE_INC  := -I$(SRC_DIR) -Itests/unit -Itests/fuzz
 
 $(BUILD)/unit/fake/%.o: tests/unit/fake/%.c
@@ -119,7 +120,7 @@ $(BUILD)/unit/fake/%.o: tests/fuzz/%.c
 
 $(BUILD)/unit-fake: $(FAKE_OBJS) $(FAKE_LIB)
 	@echo "  LINK    $@"
-	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ -lfcgi $(CHECK_LIBS)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ -pthread $(CHECK_LIBS)
 
 unit-test: $(BUILD)/unit-tests $(BUILD)/unit-fake ## run the unit tests
 	$(BUILD)/unit-tests

@@ -48,12 +48,14 @@ buf_room(struct buf *b, size_t n)
 int
 buf_add(struct buf *b, const void *p, size_t n)
 {
-	unsigned char *d = buf_room(b, n);
+	unsigned char *d;
 
+	if (n == 0)
+		return 0; /* nothing to add, and maybe no memory to point at */
+	d = buf_room(b, n);
 	if (d == NULL)
 		return -1;
-	if (n > 0)
-		memcpy(d, p, n);
+	memcpy(d, p, n);
 	b->len += n;
 	return 0;
 }

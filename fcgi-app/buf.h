@@ -19,11 +19,11 @@ struct buf {
 void buf_init(struct buf *b, size_t max);
 void buf_free(struct buf *b);
 /*
- * Makes room for n more bytes at the end; returns a pointer to it, or
- * NULL if the buffer would pass its bound or memory ran out.
+ * Makes room for n more bytes at the end (n > 0); returns a pointer to
+ * it, or NULL if the buffer would pass its bound or memory ran out.
  */
 unsigned char *buf_room(struct buf *b, size_t n);
-/* Appends n bytes; returns 0, or -1 as buf_room. */
+/* Appends n bytes (none is fine); returns 0, or -1 as buf_room. */
 int buf_add(struct buf *b, const void *p, size_t n);
 /* Drops n bytes from the front. */
 void buf_take(struct buf *b, size_t n);

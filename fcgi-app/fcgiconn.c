@@ -191,23 +191,20 @@ params_decode(struct fconn *c)
 	unsigned char *d;
 	int r;
 
+	if (n == 0)
+		return 0; /* no pairs at all, and maybe no memory */
 	/*
-	 * The raw pairs are copied past themselves and decoded from there
-	 * to the front: a decoded pair is no longer than its raw form (two
-	 * NULs for at least two bytes of lengths), so the writes trail the
-	 * reads.
+	 * Decoded front to back over themselves: a decoded pair is no
+	 * longer than its raw form (two NULs for at least two bytes of
+	 * lengths), so each write lands before the bytes still to be
+	 * read, and the next pair is read whole before any of it moves.
 	 */
-	d = buf_room(b, n);
-	if (d == NULL)
-		return -1;
-	memmove(d, buf_data(b), n);
+	d = b->p + b->off;
 	while ((r = next_pair(d, n, &at, &name, &nl, &val, &vl)) == 1) {
-		unsigned char *out = b->p + b->off + w;
-
-		memmove(out, name, nl);
-		out[nl] = '\0';
-		memmove(out + nl + 1, val, vl);
-		out[nl + 1 + vl] = '\0';
+		memmove(d + w, name, nl);
+		d[w + nl] = '\0';
+		memmove(d + w + nl + 1, val, vl);
+		d[w + nl + 1 + vl] = '\0';
 		w += nl + vl + 2;
 	}
 	b->len = w;
@@ -337,19 +334,31 @@ fconn_stdout(struct fconn *c, const char *p, size_t n)
 	return 0;
 }
 
+/*
+ * The request in progress has ended: its parameters go, so that an
+ * idle connection's buffers are empty and fconn_trim frees them.
+ */
+static void
+request_over(struct fconn *c)
+{
+	c->id = 0;
+	c->params_done = 0;
+	buf_take(&c->params, c->params.len);
+}
+
 int
 fconn_end(struct fconn *c)
 {
 	int r = header(&c->out, FCGI_STDOUT, c->id, 0) == 0 &&
 	    end_request(&c->out, c->id, FCGI_REQUEST_COMPLETE) == 0 ? 0 : -1;
 
-	c->id = 0;
+	request_over(c);
 	return r;
 }
 
 void
 fconn_drop(struct fconn *c)
 {
-	c->id = 0;
+	request_over(c);
 	c->keep = 0;
 }

@@ -242,7 +242,7 @@ page_html(struct out *o, struct db *db, struct page *pg)
 	ret = DB_OK;
 	goto done;
 broken:
-	/* the page stays unfinished: app_handle cuts it off */
+	/* the page stays unfinished: app_finish has it cut off */
 	ret = rc == DB_DOWN || rc == DB_SLOW ? rc : DB_ERROR;
 done:
 	pg->rows = nrows;

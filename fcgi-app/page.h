@@ -25,7 +25,7 @@ struct page {
  * DB_ERROR if the rows could not all be read, or a value of a
  * JSON-number column is no number: the page then stops where it is,
  * unfinished, and the caller answers 503 or 500 instead if nothing has
- * been sent yet (out_rewind), or else cuts the answer off (app_handle).
+ * been sent yet (out_rewind), or else cuts the answer off (app_finish).
  */
 enum db_rc page_html(struct out *o, struct db *db, struct page *pg);
 enum db_rc page_json(struct out *o, struct db *db, struct page *pg);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "fuzz.h"
 
 #define COLS_MAX 8
@@ -31,6 +32,15 @@ struct row {
 	struct cell cell[COLS_MAX];
 };
 
+/* Where the handle is, as db.c's steps. */
+enum fake_state {
+	FAKE_CLOSED,     /* not connected */
+	FAKE_CONNECTING, /* a connect waits */
+	FAKE_READY,      /* connected and idle */
+	FAKE_RUNNING,    /* a page query or a ping waits */
+	FAKE_PAGE,       /* a page's rows are read */
+};
+
 struct db {
 	unsigned ncols, nrows, nchunks;
 	struct db_col cols[COLS_MAX];
@@ -40,7 +50,11 @@ struct db {
 	size_t fill_left;
 	int cur;  /* the current row, -1 before the first */
 	int done; /* db_page_next has returned something other than DB_ROW */
-	enum db_rc open_rc, ping_rc;
+	enum fake_state state;
+	int waits;          /* each call answers after one DB_WAIT */
+	int pinging;        /* the call under way is a ping, not a page */
+	long long deadline_ms;
+	enum db_rc connect_rc, open_rc, ping_rc;
 	struct fake_calls calls;
 	char fillbuf[127 * FILL_UNIT];
 };
@@ -155,7 +169,7 @@ fake_db_new(struct reader *r)
 		}
 		read_row(db, r, &db->rows[db->nrows++]);
 	}
-	fake_db_rewind(db);
+	db->state = FAKE_READY;
 	return db;
 }
 
@@ -170,6 +184,7 @@ fake_db_rewind(struct db *db)
 {
 	db->cur = -1;
 	db->done = 0;
+	db->state = FAKE_PAGE;
 }
 
 /*
@@ -225,6 +240,7 @@ fake_db_expect(const struct db *db, unsigned limit, int json,
 static const struct row *
 current(const struct db *db)
 {
+	FUZZ_CHECK(db->state == FAKE_PAGE);
 	FUZZ_CHECK(!db->done && db->cur >= 0 && (unsigned)db->cur < db->nrows);
 	return &db->rows[db->cur];
 }
@@ -244,7 +260,7 @@ db_cols(const struct db *db)
 enum db_rc
 db_page_next(struct db *db)
 {
-	FUZZ_CHECK(!db->done);
+	FUZZ_CHECK(db->state == FAKE_PAGE && !db->done);
 	if ((unsigned)(db->cur + 1) < db->nrows) {
 		db->cur++;
 		return DB_ROW;
@@ -303,20 +319,40 @@ fake_db_answer(struct db *db, enum db_rc open_rc, enum db_rc ping_rc)
 	db->ping_rc = ping_rc;
 }
 
+void
+fake_db_connect_answer(struct db *db, enum db_rc rc)
+{
+	db->connect_rc = rc;
+}
+
+void
+fake_db_waits(struct db *db, int waits)
+{
+	db->waits = waits;
+}
+
 const struct fake_calls *
 fake_db_calls(const struct db *db)
 {
 	return &db->calls;
 }
 
-/* A handle over an empty table, for worker.c: it only pings. */
+int fake_db_new_waits;
+
+/* A handle over an empty table, for worker.c: not connected yet. */
 struct db *
 db_new(const struct config *cfg)
 {
 	struct reader r = {NULL, 0, 0};
+	struct db *db;
 
 	(void)cfg;
-	return fake_db_new(&r);
+	db = fake_db_new(&r);
+	if (db != NULL) {
+		db->state = FAKE_CLOSED;
+		db->waits = fake_db_new_waits;
+	}
+	return db;
 }
 
 void
@@ -325,28 +361,120 @@ db_free(struct db *db)
 	fake_db_free(db);
 }
 
-enum db_rc
-db_ping(struct db *db)
+int
+db_is_ready(const struct db *db)
 {
-	db->calls.pings++;
-	return db->ping_rc;
+	return db->state == FAKE_READY;
 }
 
-enum db_rc
-db_page_open(struct db *db, long long from, unsigned nrows)
+int
+db_is_closed(const struct db *db)
 {
-	FUZZ_CHECK(db->calls.opens == db->calls.closes); /* one at a time */
-	db->calls.from = from;
-	db->calls.nrows = nrows;
-	if (db->open_rc != DB_OK)
-		return db->open_rc;
-	db->calls.opens++;
-	fake_db_rewind(db);
-	return DB_OK;
+	return db->state == FAKE_CLOSED;
+}
+
+/* The fake's failures are never retried. */
+int
+db_may_retry(const struct db *db)
+{
+	(void)db;
+	return 0;
 }
 
 void
+db_close(struct db *db)
+{
+	db->state = FAKE_CLOSED;
+}
+
+/* A call under way waits for nothing but its deadline, 1 ms on. */
+static enum db_rc
+fake_wait(struct db *db, enum fake_state state)
+{
+	db->state = state;
+	db->deadline_ms = clock_ms() + 1;
+	return DB_WAIT;
+}
+
+static enum db_rc
+connect_done(struct db *db)
+{
+	db->state = db->connect_rc == DB_OK ? FAKE_READY : FAKE_CLOSED;
+	return db->connect_rc;
+}
+
+/*
+ * A page query or a ping ends: a page's rows are there to read; a lost
+ * connection (DB_DOWN) closes it, any other failure leaves it ready.
+ */
+static enum db_rc
+call_done(struct db *db)
+{
+	enum db_rc rc = db->pinging ? db->ping_rc : db->open_rc;
+
+	db->state = rc == DB_DOWN ? FAKE_CLOSED : FAKE_READY;
+	if (rc == DB_OK && !db->pinging) {
+		db->calls.opens++;
+		fake_db_rewind(db);
+	}
+	return rc;
+}
+
+enum db_rc
+db_connect_start(struct db *db)
+{
+	if (db->state != FAKE_CLOSED)
+		return db->state == FAKE_READY ? DB_OK : DB_WAIT;
+	db->calls.connects++;
+	return db->waits ? fake_wait(db, FAKE_CONNECTING) : connect_done(db);
+}
+
+enum db_rc
+db_page_start(struct db *db, long long from, unsigned nrows)
+{
+	FUZZ_CHECK(db->state == FAKE_READY); /* one call at a time */
+	db->calls.from = from;
+	db->calls.nrows = nrows;
+	db->pinging = 0;
+	return db->waits ? fake_wait(db, FAKE_RUNNING) : call_done(db);
+}
+
+enum db_rc
+db_ping_start(struct db *db)
+{
+	FUZZ_CHECK(db->state == FAKE_READY);
+	db->calls.pings++;
+	db->pinging = 1;
+	return db->waits ? fake_wait(db, FAKE_RUNNING) : call_done(db);
+}
+
+enum db_rc
+db_resume(struct db *db, unsigned ready)
+{
+	/* nothing but a deadline is waited for, and only while a call waits */
+	FUZZ_CHECK(db->state == FAKE_CONNECTING || db->state == FAKE_RUNNING);
+	FUZZ_CHECK(ready == DB_WAIT_TIMEOUT);
+	db->calls.resumes++;
+	return db->state == FAKE_CONNECTING ? connect_done(db) : call_done(db);
+}
+
+void
+db_wait_of(const struct db *db, struct db_wait *w)
+{
+	int waiting = db->state == FAKE_CONNECTING ||
+	    db->state == FAKE_RUNNING;
+
+	w->fd = -1;
+	w->events = 0;
+	w->deadline_ms = waiting ? db->deadline_ms : 0;
+}
+
+/* Frees a page's rows; on a handle with none, as db.c, nothing. */
+void
 db_page_close(struct db *db)
 {
+	if (db->state != FAKE_PAGE)
+		return;
 	db->calls.closes++;
+	db->state = FAKE_READY;
 }

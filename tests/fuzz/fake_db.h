@@ -1,8 +1,11 @@
 /*
  * A stand-in for db.c: the whole of db.h, serving a table decoded from
  * fuzz input.  The page harness uses the rows; the unit tests of app.c
- * and worker.c also the calls around them (db_page_open, db_ping, ...),
- * whose answers fake_db_answer sets.  It keeps to
+ * and worker.c (through dbpool.c) also the calls around them
+ * (db_connect_start, db_page_start, db_ping_start, db_resume, ...),
+ * whose answers fake_db_answer sets.  A call answers at once, or, with
+ * fake_db_waits, after one DB_WAIT for no socket whose deadline is a
+ * millisecond on (db_resume then takes DB_WAIT_TIMEOUT).  It keeps to
  * db.h's contract (a numeric value in one chunk, every other value in
  * one or more, an empty one as one empty chunk) and checks that its
  * caller does too.
@@ -33,7 +36,10 @@ size_t rd_bytes(struct reader *r, size_t want, const uint8_t **out);
  */
 struct db *fake_db_new(struct reader *r);
 void fake_db_free(struct db *db);
-/* Back to before the first row, for the next page over the same table. */
+/*
+ * Back to before the first row, as a page query that answered DB_OK
+ * leaves it: the page harness's way to render the table again.
+ */
 void fake_db_rewind(struct db *db);
 
 /* What a page of limit rows over the table must come to. */
@@ -52,14 +58,25 @@ void fake_db_expect(const struct db *db, unsigned limit, int json,
     struct fake_expect *e);
 
 /*
- * What db_page_open and db_ping answer from now on (both DB_OK at
- * first).  db_page_open rewinds the table when it answers DB_OK.
+ * What db_page_start and db_ping_start answer from now on (both DB_OK
+ * at first).  A page query that answers DB_OK rewinds the table; one
+ * that answers DB_DOWN, as a lost connection, closes the handle.
  */
 void fake_db_answer(struct db *db, enum db_rc open_rc, enum db_rc ping_rc);
+/* What db_connect_start answers from now on (DB_OK at first). */
+void fake_db_connect_answer(struct db *db, enum db_rc rc);
+/* Nonzero: each call from now on answers after one DB_WAIT. */
+void fake_db_waits(struct db *db, int waits);
+/* The fake_db_waits of the handles db_new makes (worker.c's pool). */
+extern int fake_db_new_waits;
 
-/* The calls made so far, and what the last db_page_open asked for. */
+/*
+ * The calls made so far: pages read (opens) and their rows freed
+ * (closes), pings, connects and resumes; and what the last
+ * db_page_start asked for.
+ */
 struct fake_calls {
-	unsigned opens, closes, pings;
+	unsigned opens, closes, pings, connects, resumes;
 	long long from;
 	unsigned nrows;
 };

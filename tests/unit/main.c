@@ -17,7 +17,8 @@ main(void)
 	srunner_add_suite(sr, suite_dbpolicy());
 	srunner_add_suite(sr, suite_supervisor());
 	srunner_add_suite(sr, suite_privs());
-	srunner_add_suite(sr, suite_keepalive());
+	srunner_add_suite(sr, suite_fcgiconn());
+	srunner_add_suite(sr, suite_buf());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -8,6 +8,16 @@
 #include "config.h"
 #include "unit.h"
 
+/* What workers = 0 comes to here: one per processor, at most 16. */
+static unsigned
+auto_workers(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	ck_assert_int_ge(n, 1);
+	return n < 16 ? (unsigned)n : 16u;
+}
+
 static struct config cfg;
 static char err[512], path[64];
 
@@ -60,7 +70,11 @@ START_TEST(minimal_gets_defaults)
 	ck_assert_str_eq(cfg.key, "id");
 	ck_assert_uint_eq(cfg.default_limit, 100);
 	ck_assert_uint_eq(cfg.max_limit, 1000);
-	ck_assert_uint_eq(cfg.workers, 8);
+	/* workers = 0, the default: one per processor, within db-connections */
+	ck_assert_uint_eq(cfg.workers, auto_workers());
+	ck_assert_uint_eq(cfg.connections, 4096);
+	ck_assert_uint_eq(cfg.db_connections, 16);
+	ck_assert_uint_eq(cfg.db_wait_ms, 500);
 	ck_assert_uint_eq(cfg.drain_seconds, 0);
 	ck_assert_int_eq(cfg.imds, 1);
 	ck_assert_str_eq(cfg.imds_host, "169.254.169.254");
@@ -137,8 +151,14 @@ START_TEST(errors_name_file_and_line)
 	    "table must be a plain identifier");
 	fails_at("[fcgi-app]\ntable = `demo`\n", 2, "plain identifier");
 	fails_at("[fcgi-app]\ntable = 123\n", 2, "plain identifier");
-	fails_at("[fcgi-app]\ntable = demo\nworkers = 0\n", 3,
-	    "workers must be a whole number from 1 to 256");
+	fails_at("[fcgi-app]\ntable = demo\nworkers = 257\n", 3,
+	    "workers must be a whole number from 0 to 256");
+	fails_at("[fcgi-app]\ntable = demo\nconnections = 0\n", 3,
+	    "connections must be a whole number from 1 to 65536");
+	fails_at("[fcgi-app]\ntable = demo\ndb-connections = 0\n", 3,
+	    "db-connections must be a whole number from 1 to 4096");
+	fails_at("[fcgi-app]\ntable = demo\ndb-wait-ms = 60001\n", 3,
+	    "db-wait-ms must be a whole number from 1 to 60000");
 	fails_at("[fcgi-app]\ntable = demo\nrequest-read-timeout = 0\n", 3,
 	    "request-read-timeout must be a whole number from 1 to 3600");
 	fails_at("[fcgi-app]\ntable = demo\nresponse-write-timeout = 3601\n",
@@ -192,6 +212,78 @@ START_TEST(errors_without_line)
 	fails_at("[client]\nuser = x\n", 0, "no table set");
 	fails_at("[fcgi-app]\ntable = demo\ndefault-limit = 50\nmax-limit "
 	    "= 10\n", 0, "default-limit (50) is above max-limit (10)");
+	/* each worker needs a database connection of its own */
+	fails_at("[fcgi-app]\ntable = demo\nworkers = 17\n", 0,
+	    "workers (17) is above db-connections (16)");
+	fails_at("[fcgi-app]\ntable = demo\nworkers = 5\ndb-connections = 4\n",
+	    0, "workers (5) is above db-connections (4)");
+}
+END_TEST
+
+/* workers = 0 is valid, and is sized to the machine when loaded. */
+START_TEST(workers_zero_is_one_per_processor)
+{
+	ck_assert_int_eq(load("[fcgi-app]\ntable = demo\nworkers = 0\n"), 0);
+	ck_assert_uint_eq(cfg.workers, auto_workers());
+	/* capped by db-connections */
+	ck_assert_int_eq(load("[fcgi-app]\ntable = demo\nworkers = 0\n"
+	    "db-connections = 1\n"), 0);
+	ck_assert_uint_eq(cfg.workers, 1);
+	/* explicit, up to db-connections, as written */
+	ck_assert_int_eq(load("[fcgi-app]\ntable = demo\nworkers = 16\n"), 0);
+	ck_assert_uint_eq(cfg.workers, 16);
+	ck_assert_int_eq(load("[fcgi-app]\ntable = demo\nconnections = 10\n"
+	    "db-connections = 40\ndb-wait-ms = 20\n"), 0);
+	ck_assert_uint_eq(cfg.connections, 10);
+	ck_assert_uint_eq(cfg.db_connections, 40);
+	ck_assert_uint_eq(cfg.db_wait_ms, 20);
+}
+END_TEST
+
+/* config_size for any machine: workers = min(nproc, db-connections). */
+START_TEST(sizing_for_any_processor_count)
+{
+	static const unsigned nproc[] = {1, 2, 15, 16, 17, 256};
+	struct config c;
+	size_t i;
+
+	memset(&c, 0, sizeof(c));
+	for (i = 0; i < sizeof(nproc) / sizeof(nproc[0]); i++) {
+		c.workers = 0;
+		c.db_connections = 16;
+		config_size(&c, nproc[i]);
+		ck_assert_uint_eq(c.workers, nproc[i] < 16 ? nproc[i] : 16);
+	}
+	/* a number set in the file is kept, whatever the machine */
+	c.workers = 3;
+	config_size(&c, 64);
+	ck_assert_uint_eq(c.workers, 3);
+	c.workers = 0;
+	c.db_connections = 1;
+	config_size(&c, 8);
+	ck_assert_uint_eq(c.workers, 1);
+}
+END_TEST
+
+/* Each worker's share of db-connections: rounded down, never 0. */
+START_TEST(database_connections_per_worker)
+{
+	struct config c;
+
+	memset(&c, 0, sizeof(c));
+	c.db_connections = 16;
+	c.workers = 2;
+	ck_assert_uint_eq(config_db_per_worker(&c), 8);
+	c.workers = 3;
+	ck_assert_uint_eq(config_db_per_worker(&c), 5);
+	c.workers = 16;
+	ck_assert_uint_eq(config_db_per_worker(&c), 1);
+	c.db_connections = 17;
+	ck_assert_uint_eq(config_db_per_worker(&c), 1);
+	/* as loaded: the default 16 over the machine's workers */
+	ck_assert_int_eq(load("[fcgi-app]\ntable = demo\n"), 0);
+	ck_assert_uint_eq(config_db_per_worker(&cfg), 16 / auto_workers());
+	ck_assert_uint_ge(config_db_per_worker(&cfg) * cfg.workers, 1);
 }
 END_TEST
 
@@ -298,6 +390,9 @@ suite_config(void)
 	tcase_add_test(tc, errors_name_file_and_line);
 	tcase_add_test(tc, quotes_and_comments);
 	tcase_add_test(tc, errors_without_line);
+	tcase_add_test(tc, workers_zero_is_one_per_processor);
+	tcase_add_test(tc, sizing_for_any_processor_count);
+	tcase_add_test(tc, database_connections_per_worker);
 	tcase_add_test(tc, long_line);
 	tcase_add_test(tc, nul_byte);
 	tcase_add_test(tc, missing_file);

@@ -75,11 +75,12 @@ START_TEST(a_failure_that_is_no_outage_backs_off_and_stays_a_500)
 
 	log_capture_begin();
 	db_outage_unreachable(&st, 0, 100, NULL); /* a bad option, TLS */
-	db_outage_connected(&st);
-	log = log_capture_end();
 	/* inside the back-off, the same 500, not a 503 for an outage */
 	ck_assert_int_eq(db_outage_wait(&st, 99), DB_ERROR);
 	ck_assert_int_eq(db_outage_wait(&st, 100), DB_OK);
+	/* a connect that works then ends no outage: nothing logged */
+	db_outage_connected(&st);
+	log = log_capture_end();
 	ck_assert_str_eq(log, "");
 	/* a real outage after it holds DB_DOWN again */
 	log_capture_begin();
@@ -189,6 +190,63 @@ START_TEST(only_a_quick_lost_connection_is_retried_once)
 }
 END_TEST
 
+/*
+ * During an outage one connect at a time probes the database, across
+ * all workers: the first claim after the back-off wins, and the others
+ * wait out its hold, answering the held 503 meanwhile.
+ */
+START_TEST(one_connect_at_a_time_probes_an_outage)
+{
+	struct db_outage st = {0};
+
+	/* no outage: every connect may go, and none holds the others */
+	ck_assert(db_outage_claim(&st, 1000, 3000));
+	ck_assert(db_outage_claim(&st, 1000, 3000));
+	ck_assert_int_eq(db_outage_wait(&st, 1000), DB_OK);
+	log_capture_begin();
+	db_outage_unreachable(&st, 1000, 500, "refused");
+	(void)log_capture_end();
+	/* inside the back-off, none */
+	ck_assert(!db_outage_claim(&st, 1200, 3000));
+	ck_assert(!db_outage_claim(&st, 1499, 3000));
+	/* after it, one: the next waits out its hold */
+	ck_assert(db_outage_claim(&st, 1500, 3000));
+	ck_assert(!db_outage_claim(&st, 1500, 3000));
+	ck_assert(!db_outage_claim(&st, 4499, 3000));
+	ck_assert_int_eq(db_outage_wait(&st, 2000), DB_DOWN);
+	/* a probe that never came back: the hold ends, and another goes */
+	ck_assert(db_outage_claim(&st, 4500, 3000));
+	ck_assert(!db_outage_claim(&st, 4501, 3000));
+}
+END_TEST
+
+/* The probe connected: its hold ends at once, and so does the outage. */
+START_TEST(a_connect_that_works_clears_the_hold)
+{
+	struct db_outage st = {0};
+	const char *log;
+
+	log_capture_begin();
+	db_outage_unreachable(&st, 0, 500, "refused");
+	ck_assert(db_outage_claim(&st, 500, 3000));
+	ck_assert_int_eq(db_outage_wait(&st, 600), DB_DOWN);
+	db_outage_connected(&st);
+	log = log_capture_end();
+	ck_assert_uint_eq(count_of(log, "database connection restored"), 1);
+	/* pages are tried, and every worker may connect, long before 3500 */
+	ck_assert_int_eq(db_outage_wait(&st, 600), DB_OK);
+	ck_assert(db_outage_claim(&st, 600, 3000));
+	ck_assert(db_outage_claim(&st, 600, 3000));
+	/* a slow spell's answer is not an outage's hold either */
+	log_capture_begin();
+	(void)db_outage_failed(&st, DB_FAULT_SLOW, 700, 200, "slow", "query");
+	(void)log_capture_end();
+	ck_assert(!db_outage_claim(&st, 800, 3000));
+	ck_assert(db_outage_claim(&st, 900, 3000));
+	ck_assert(db_outage_claim(&st, 900, 3000)); /* no outage: no hold */
+}
+END_TEST
+
 Suite *
 suite_dbpolicy(void)
 {
@@ -206,6 +264,8 @@ suite_dbpolicy(void)
 	tcase_add_test(tc, a_connect_failure_after_a_timeout_holds_down);
 	tcase_add_test(tc, other_errors_are_logged_once_per_cause_per_interval);
 	tcase_add_test(tc, only_a_quick_lost_connection_is_retried_once);
+	tcase_add_test(tc, one_connect_at_a_time_probes_an_outage);
+	tcase_add_test(tc, a_connect_that_works_clears_the_hold);
 	suite_add_tcase(s, tc);
 	return s;
 }

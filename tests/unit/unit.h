@@ -17,7 +17,8 @@ Suite *suite_dbcell(void);
 Suite *suite_dbpolicy(void);
 Suite *suite_supervisor(void);
 Suite *suite_privs(void);
-Suite *suite_keepalive(void);
+Suite *suite_fcgiconn(void);
+Suite *suite_buf(void);
 /* build/unit-fake: over tests/fuzz/fake_db.c */
 Suite *suite_app(void);
 Suite *suite_worker(void);

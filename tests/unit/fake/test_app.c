@@ -21,6 +21,8 @@ static size_t tlen;
 static struct config cfg;
 static struct hostinfo host;
 static struct app app;
+static struct db *db;
+static int waits; /* the fake answers each call after one DB_WAIT */
 static struct out o;
 static struct mem m;
 
@@ -107,8 +109,9 @@ table_open(void)
 {
 	struct reader r = {tbl, tlen, 0};
 
-	app.db = fake_db_new(&r);
-	ck_assert_ptr_nonnull(app.db);
+	db = fake_db_new(&r);
+	ck_assert_ptr_nonnull(db);
+	fake_db_waits(db, waits);
 }
 
 static void
@@ -136,11 +139,11 @@ setup(void)
 static void
 teardown(void)
 {
-	fake_db_free(app.db);
-	app.db = NULL;
+	fake_db_free(db);
+	db = NULL;
 }
 
-/* Splits what app_handle wrote into status, headers and body. */
+/* Splits what app_begin and app_finish wrote into status, headers and body. */
 static void
 parse(const char *text, size_t len, struct answer *a)
 {
@@ -232,8 +235,51 @@ json_member(const struct answer *a, const char *name)
 	return v;
 }
 
-/* What app_handle returned last: 0, or -1 for an answer cut off. */
+/* What app_finish returned last: 0, or -1 for an answer cut off. */
 static int handled;
+
+/* Runs a database call as the serving core does: resumed until it ends. */
+static enum db_rc
+finish_call(enum db_rc rc)
+{
+	struct db_wait w;
+	int i;
+
+	for (i = 0; rc == DB_WAIT; i++) {
+		ck_assert_int_lt(i, 4);
+		db_wait_of(db, &w);
+		ck_assert_int_eq(w.fd, -1);
+		ck_assert(w.deadline_ms != 0);
+		rc = db_resume(db, DB_WAIT_TIMEOUT);
+	}
+	return rc;
+}
+
+/*
+ * The serving core's part: app_begin, then the call it plans on a
+ * connection (connected first if it was lost), then app_finish with
+ * the call's answer; the rows only with DB_OK.
+ */
+static void
+handle(const struct app_request *req)
+{
+	struct app_plan plan;
+	enum app_need need;
+	enum db_rc rc;
+
+	handled = 0;
+	need = app_begin(&app, req, &o, &plan);
+	ck_assert_int_eq(need, plan.need);
+	if (need == APP_ANSWERED)
+		return;
+	if (!db_is_ready(db))
+		ck_assert_int_eq(finish_call(db_connect_start(db)), DB_OK);
+	rc = finish_call(need == APP_PING ? db_ping_start(db) :
+	    db_page_start(db, plan.from, plan.nrows));
+	handled = app_finish(&app, &plan, rc == DB_OK ? db : NULL, rc, &o);
+	/* the rows are freed: the connection takes the next call */
+	ck_assert(db_is_ready(db) || db_is_closed(db));
+}
 
 /* A request with its path in SCRIPT_NAME, PATH_INFO and REQUEST_URI. */
 static void
@@ -245,7 +291,7 @@ ask_cgi(const char *method, const char *script_name, const char *path_info,
 	const char *text;
 
 	mem_open(&o, &m);
-	handled = app_handle(&app, &req, &o);
+	handle(&req);
 	text = mem_str(&o, &m);
 	parse(text, m.len, a);
 }
@@ -259,7 +305,7 @@ ask(const char *method, const char *path, const char *query,
 	const char *text;
 
 	mem_open(&o, &m);
-	handled = app_handle(&app, &req, &o);
+	handle(&req);
 	text = mem_str(&o, &m);
 	parse(text, m.len, a);
 }
@@ -281,7 +327,9 @@ START_TEST(table_as_html_and_json)
 	ck_assert_str_eq(json_member(&a, "count"), "3");
 	ask("GET", "/", NULL, "application/json", &a);
 	ck_assert_str_eq(json_member(&a, "count"), "3");
-	ck_assert_uint_eq(fake_db_calls(app.db)->closes, 3);
+	ck_assert_uint_eq(fake_db_calls(db)->closes, 3);
+	/* with waits, each page query was resumed once */
+	ck_assert_uint_eq(fake_db_calls(db)->resumes, waits ? 3 : 0);
 }
 END_TEST
 
@@ -291,14 +339,14 @@ START_TEST(the_page_asks_for_one_row_more_than_it_shows)
 
 	ask("GET", "/", "limit=2&after=5", NULL, &a);
 	ck_assert_int_eq(a.status, 200);
-	ck_assert_int_eq(fake_db_calls(app.db)->from, 6);
-	ck_assert_uint_eq(fake_db_calls(app.db)->nrows, 3);
+	ck_assert_int_eq(fake_db_calls(db)->from, 6);
+	ck_assert_uint_eq(fake_db_calls(db)->nrows, 3);
 	ck_assert_str_eq(html_id(&a, "count"), "2 rows");
 	ask("GET", "/", "after=9223372036854775807", NULL, &a);
-	ck_assert_uint_eq(fake_db_calls(app.db)->nrows, 0); /* none can follow */
+	ck_assert_uint_eq(fake_db_calls(db)->nrows, 0); /* none can follow */
 	ask("GET", "/", NULL, NULL, &a);
-	ck_assert_int_eq(fake_db_calls(app.db)->from, LLONG_MIN);
-	ck_assert_uint_eq(fake_db_calls(app.db)->nrows, 11);
+	ck_assert_int_eq(fake_db_calls(db)->from, LLONG_MIN);
+	ck_assert_uint_eq(fake_db_calls(db)->nrows, 11);
 }
 END_TEST
 
@@ -320,7 +368,7 @@ START_TEST(head_sends_the_headers_only)
 	ask("HEAD", "/healthz", NULL, NULL, &a);
 	ck_assert_int_eq(a.status, 200);
 	ck_assert_uint_eq(a.body_len, 0);
-	fake_db_answer(app.db, DB_DOWN, DB_OK);
+	fake_db_answer(db, DB_DOWN, DB_OK);
 	ask("HEAD", "/", NULL, NULL, &a);
 	ck_assert_int_eq(a.status, 503);
 	ck_assert_str_eq(header(&a, "retry-after"), "7");
@@ -338,7 +386,7 @@ START_TEST(bad_parameters_get_400)
 	ask("GET", "/", "limit=0x10", "application/json", &a);
 	ck_assert_int_eq(a.status, 400);
 	ck_assert_str_eq(json_member(&a, "status"), "400");
-	ck_assert_uint_eq(fake_db_calls(app.db)->opens, 0);
+	ck_assert_uint_eq(fake_db_calls(db)->opens, 0);
 }
 END_TEST
 
@@ -372,7 +420,7 @@ START_TEST(other_methods_get_405_with_allow)
 	ck_assert_int_eq(a.status, 405);
 	ck_assert_str_eq(header(&a, "allow"), "GET, HEAD");
 	ck_assert_str_eq(json_member(&a, "status"), "405");
-	ck_assert_uint_eq(fake_db_calls(app.db)->opens, 0);
+	ck_assert_uint_eq(fake_db_calls(db)->opens, 0);
 }
 END_TEST
 
@@ -385,7 +433,7 @@ START_TEST(database_down_or_slow_gets_503_and_other_errors_500)
 	for (i = 0; i < sizeof(rcs) / sizeof(rcs[0]); i++) {
 		int want = rcs[i] == DB_ERROR ? 500 : 503;
 
-		fake_db_answer(app.db, rcs[i], DB_OK);
+		fake_db_answer(db, rcs[i], DB_OK);
 		ask("GET", "/", NULL, NULL, &a);
 		ck_assert_int_eq(a.status, want);
 		ck_assert_ptr_null(html_id(&a, "rows"));
@@ -404,6 +452,53 @@ START_TEST(database_down_or_slow_gets_503_and_other_errors_500)
 }
 END_TEST
 
+/* Every connection stayed busy for db-wait-ms: 503, in other words. */
+START_TEST(a_busy_pool_gets_503_busy)
+{
+	struct app_request req = {"GET", "/", NULL, "/", "format=json", NULL};
+	struct app_plan plan;
+	struct answer a;
+	const char *text;
+
+	mem_open(&o, &m);
+	ck_assert_int_eq(app_begin(&app, &req, &o, &plan), APP_PAGE);
+	ck_assert_int_eq(app_finish(&app, &plan, NULL, DB_BUSY, &o), 0);
+	text = mem_str(&o, &m);
+	parse(text, m.len, &a);
+	ck_assert_int_eq(a.status, 503);
+	ck_assert_str_eq(header(&a, "retry-after"), "7");
+	ck_assert_str_eq(json_member(&a, "status"), "503");
+	ck_assert_ptr_nonnull(strstr(json_member(&a, "error"), "busy"));
+	ck_assert_uint_eq(fake_db_calls(db)->opens, 0);
+	/* and a ping that found no connection in time: not ready */
+	req.script_name = req.request_uri = "/readyz";
+	mem_open(&o, &m);
+	ck_assert_int_eq(app_begin(&app, &req, &o, &plan), APP_PING);
+	ck_assert_int_eq(app_finish(&app, &plan, NULL, DB_BUSY, &o), 0);
+	text = mem_str(&o, &m);
+	parse(text, m.len, &a);
+	ck_assert_int_eq(a.status, 503);
+	ck_assert_ptr_nonnull(html_id(&a, "error"));
+}
+END_TEST
+
+/* A lost connection is made anew before the next page, which is served. */
+START_TEST(a_page_after_a_lost_connection)
+{
+	struct answer a;
+
+	fake_db_answer(db, DB_DOWN, DB_OK);
+	ask("GET", "/", NULL, NULL, &a);
+	ck_assert_int_eq(a.status, 503);
+	ck_assert(db_is_closed(db));
+	fake_db_answer(db, DB_OK, DB_OK);
+	ask("GET", "/", NULL, NULL, &a);
+	ck_assert_int_eq(a.status, 200);
+	ck_assert_str_eq(html_id(&a, "count"), "3 rows");
+	ck_assert_uint_eq(fake_db_calls(db)->connects, 1);
+}
+END_TEST
+
 /* Rows that fail while the whole page is still in the buffer. */
 static void
 fail_early(enum db_rc rc)
@@ -412,7 +507,7 @@ fail_early(enum db_rc rc)
 	table_row(1, "one");
 	table_row(2, "two");
 	table_end(rc);
-	fake_db_free(app.db);
+	fake_db_free(db);
 	table_open();
 }
 
@@ -438,7 +533,7 @@ START_TEST(failure_before_the_first_flush_is_a_clean_error)
 		ck_assert_ptr_null(json_member(&a, "rows"));
 		ck_assert_str_eq(json_member(&a, "status"),
 		    want == 500 ? "500" : "503");
-		ck_assert_uint_eq(fake_db_calls(app.db)->closes, 2);
+		ck_assert_uint_eq(fake_db_calls(db)->closes, 2);
 	}
 }
 END_TEST
@@ -453,7 +548,7 @@ START_TEST(failure_after_the_first_flush_is_cut_off)
 	table_big_row(1);
 	table_big_row(2);
 	table_end(DB_DOWN);
-	fake_db_free(app.db);
+	fake_db_free(db);
 	table_open();
 	ask("GET", "/", NULL, NULL, &a);
 	ck_assert_uint_gt(m.calls, 1); /* some of it went out first */
@@ -468,7 +563,7 @@ START_TEST(failure_after_the_first_flush_is_cut_off)
 	/* unfinished: no parser takes it for a whole answer */
 	ck_assert(!json_find(a.body, a.body_len, names, 1, f));
 	/* a whole page and an error answer are not cut off */
-	fake_db_free(app.db);
+	fake_db_free(db);
 	setup();
 	ask("GET", "/", NULL, NULL, &a);
 	ck_assert_int_eq(handled, 0);
@@ -512,7 +607,7 @@ START_TEST(errors_follow_the_format_asked_for)
 	ask("POST", "/", "format=json", NULL, &a);
 	ck_assert_int_eq(a.status, 405);
 	ck_assert_str_eq(json_member(&a, "status"), "405");
-	fake_db_answer(app.db, DB_DOWN, DB_OK);
+	fake_db_answer(db, DB_DOWN, DB_OK);
 	ask("GET", "/", "format=json", NULL, &a);
 	ck_assert_int_eq(a.status, 503);
 	ck_assert_str_eq(json_member(&a, "status"), "503");
@@ -536,7 +631,7 @@ START_TEST(a_number_column_never_turns_string)
 	put(2);
 	put_text("two");
 	table_end(DB_END);
-	fake_db_free(app.db);
+	fake_db_free(db);
 	table_open();
 	ask("GET", "/", "format=json", NULL, &a);
 	ck_assert_int_eq(handled, 0);
@@ -560,8 +655,8 @@ START_TEST(health_probes)
 	ask("GET", "/readyz", NULL, NULL, &a);
 	ck_assert_int_eq(a.status, 200);
 	ck_assert_str_eq(a.body, "ready\n");
-	ck_assert_uint_eq(fake_db_calls(app.db)->pings, 1);
-	fake_db_answer(app.db, DB_OK, DB_DOWN);
+	ck_assert_uint_eq(fake_db_calls(db)->pings, 1);
+	fake_db_answer(db, DB_OK, DB_DOWN);
 	ask("GET", "/readyz", NULL, NULL, &a);
 	ck_assert_int_eq(a.status, 503);
 	ck_assert_str_eq(header(&a, "retry-after"), "7");
@@ -582,7 +677,7 @@ START_TEST(draining_fails_the_probes_and_serves_pages)
 	ck_assert_str_eq(a.body, "stopping\n");
 	ask("GET", "/readyz", NULL, NULL, &a);
 	ck_assert_int_eq(a.status, 503);
-	ck_assert_uint_eq(fake_db_calls(app.db)->pings, 0);
+	ck_assert_uint_eq(fake_db_calls(db)->pings, 0);
 	ask("GET", "/", NULL, NULL, &a);
 	ck_assert_int_eq(a.status, 200);
 	ck_assert_str_eq(html_id(&a, "count"), "3 rows");
@@ -639,17 +734,27 @@ START_TEST(no_path_gets_500)
 	ck_assert_ptr_nonnull(html_id(&a, "error"));
 	ask_cgi("GET", "", "", "", NULL, &a);
 	ck_assert_int_eq(a.status, 500);
-	ck_assert_uint_eq(fake_db_calls(app.db)->opens, 0);
+	ck_assert_uint_eq(fake_db_calls(db)->opens, 0);
 }
 END_TEST
 
-Suite *
-suite_app(void)
+static void
+setup_waiting(void)
 {
-	Suite *s = suite_create("app");
-	TCase *tc = tcase_create("answers");
+	waits = 1;
+	setup();
+}
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+static void
+teardown_waiting(void)
+{
+	teardown();
+	waits = 0;
+}
+
+static void
+add_tests(TCase *tc)
+{
 	tcase_add_test(tc, table_as_html_and_json);
 	tcase_add_test(tc, the_page_asks_for_one_row_more_than_it_shows);
 	tcase_add_test(tc, head_sends_the_headers_only);
@@ -657,6 +762,8 @@ suite_app(void)
 	tcase_add_test(tc, unknown_path_gets_404);
 	tcase_add_test(tc, other_methods_get_405_with_allow);
 	tcase_add_test(tc, database_down_or_slow_gets_503_and_other_errors_500);
+	tcase_add_test(tc, a_busy_pool_gets_503_busy);
+	tcase_add_test(tc, a_page_after_a_lost_connection);
 	tcase_add_test(tc, failure_before_the_first_flush_is_a_clean_error);
 	tcase_add_test(tc, failure_after_the_first_flush_is_cut_off);
 	tcase_add_test(tc, errors_follow_the_format_asked_for);
@@ -666,6 +773,20 @@ suite_app(void)
 	tcase_add_test(tc, a_mount_serves_below_its_prefix);
 	tcase_add_test(tc, every_split_of_the_path_routes_alike);
 	tcase_add_test(tc, no_path_gets_500);
-	suite_add_tcase(s, tc);
+}
+
+/* Each case twice: the database answering at once, and after a wait. */
+Suite *
+suite_app(void)
+{
+	Suite *s = suite_create("app");
+	TCase *now = tcase_create("answers"), *later = tcase_create("waits");
+
+	tcase_add_checked_fixture(now, setup, teardown);
+	add_tests(now);
+	suite_add_tcase(s, now);
+	tcase_add_checked_fixture(later, setup_waiting, teardown_waiting);
+	add_tests(later);
+	suite_add_tcase(s, later);
 	return s;
 }

@@ -1,8 +1,11 @@
 /*
  * worker.c in a forked child, on a listening unix socket as fd 0 and the
- * fake database: a stop signal that lands while a request is being read
- * waits for the answer, an idle worker stops at once, and a request that
- * stalls frees the worker after request-read-timeout.
+ * fake database (its pool's connections answer after one wait): a stop
+ * signal that lands while a request is being read waits for the answer,
+ * an idle worker stops at once and one with kept connections within its
+ * grace, a request that stalls is closed after request-read-timeout
+ * while other connections are served meanwhile, and running out of
+ * descriptors does not end it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +23,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "fake_db.h"
 #include "unit.h"
 #include "worker.h"
 
@@ -40,21 +44,35 @@ pause_ms(long ms)
 
 /* 0, or how many connections the worker has descriptors for */
 static int fd_room;
+/* request-read-timeout and connections of the next worker_start */
+static unsigned read_timeout = 1, conns = 16;
+
+/* The descriptors a worker opens for itself: its epoll and signalfd. */
+#define WORKER_OWN_FDS 2
+#define FD_LIMIT 64
 
 /*
- * In the worker's child: a limit on descriptors that leaves room for
- * fd_room connections besides the worker's own socket.
+ * In the worker's child: every descriptor below a limit of FD_LIMIT
+ * taken, but for the worker's own and fd_room connections.  The limit
+ * is well above what the worker sizes its connections for, so that an
+ * accept fails with EMFILE, as when the descriptors are used elsewhere.
  */
 static int
 limit_fds(void)
 {
-	struct rlimit rl;
-	int lowest = dup(0);
+	struct rlimit rl = {FD_LIMIT, FD_LIMIT};
+	int fds[FD_LIMIT], n = 0, i;
 
-	if (lowest < 0 || close(lowest) != 0)
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
 		return -1;
-	rl.rlim_cur = rl.rlim_max = (rlim_t)(lowest + 1 + fd_room);
-	return setrlimit(RLIMIT_NOFILE, &rl);
+	while (n < FD_LIMIT && (fds[n] = dup(0)) >= 0)
+		n++;
+	if (n == FD_LIMIT || errno != EMFILE || n < WORKER_OWN_FDS + fd_room)
+		return -1;
+	for (i = 0; i < WORKER_OWN_FDS + fd_room; i++)
+		if (close(fds[--n]) != 0)
+			return -1;
+	return 0;
 }
 
 static void
@@ -70,8 +88,14 @@ worker_start(void)
 	cfg.default_limit = 10;
 	cfg.max_limit = 100;
 	cfg.retry_after = 1;
-	cfg.request_read_timeout = 1;
+	cfg.request_read_timeout = read_timeout;
 	cfg.response_write_timeout = 1;
+	cfg.workers = 1;
+	cfg.connections = conns;
+	cfg.db_connections = 1;
+	cfg.db_wait_ms = 500;
+	cfg.read_timeout = 5;
+	fake_db_new_waits = 1;
 	strcpy(host.hostname, "web-1");
 	memset(&a, 0, sizeof(a));
 	a.sun_family = AF_UNIX;
@@ -104,8 +128,10 @@ worker_start(void)
 		    dup2(l, 0) != 0 || fd < 0 || dup2(fd, STDERR_FILENO) < 0 ||
 		    signal(SIGTERM, SIG_DFL) == SIG_ERR ||
 		    signal(SIGINT, SIG_DFL) == SIG_ERR ||
-		    (fd_room > 0 && limit_fds() != 0))
+		    (fd_room > 0 && limit_fds() != 0)) {
+			fprintf(stderr, "setup failed: %s\n", strerror(errno));
 			_exit(8);
+		}
 		exit(worker_run(&cfg, &host)); /* exit: gcov writes at exit */
 	}
 	ck_assert_int_eq(sigprocmask(SIG_SETMASK, &orig, NULL), 0);
@@ -137,6 +163,16 @@ connect_worker(void)
 	return s;
 }
 
+/* Nonzero if the peer closed s within ms, with nothing sent first. */
+static int
+closed_within(int s, int ms)
+{
+	struct pollfd pf = {s, POLLIN, 0};
+	char b;
+
+	return poll(&pf, 1, ms) == 1 && read(s, &b, 1) == 0;
+}
+
 /* A FastCGI record of type t carrying n bytes of p, appended to buf. */
 static size_t
 record(unsigned char *buf, size_t at, int t, const void *p, size_t n)
@@ -161,7 +197,10 @@ param(unsigned char *buf, size_t at, const char *k, const char *v)
 	return at + strlen(v);
 }
 
-/* The bytes of a whole GET request for path. */
+/* Where FCGI_KEEP_CONN goes in fcgi_get's bytes: the begin's flags. */
+#define KEEP_AT 10
+
+/* The bytes of a whole GET request for path, on a connection not kept. */
 static size_t
 fcgi_get(unsigned char *buf, const char *path)
 {
@@ -178,10 +217,20 @@ fcgi_get(unsigned char *buf, const char *path)
 	return record(buf, at, 5, "", 0);
 }
 
+/* The body of an answer: what follows the headers' blank line. */
+static const char *
+body_of(const char *out)
+{
+	const char *p = strstr(out, "\r\n\r\n");
+
+	ck_assert_msg(p != NULL, "no headers: %s", out);
+	return p + 4;
+}
+
 static void
 send_all(int s, const unsigned char *p, size_t n)
 {
-	ck_assert_int_eq(write(s, p, n), (ssize_t)n);
+	ck_assert_int_eq(send(s, p, n, MSG_NOSIGNAL), (ssize_t)n);
 }
 
 /*
@@ -241,15 +290,15 @@ START_TEST(a_stop_signal_during_a_request_waits_for_the_answer)
 	ck_assert_int_eq(fcgi_read(s, out, sizeof(out), 5000), 0);
 	ck_assert_msg(strncmp(out, "Status: 200 OK\r\n", 16) == 0, "got: %s",
 	    out);
-	ck_assert_str_eq(strstr(out, "\r\n\r\n") + 4, "ok\n");
+	ck_assert_str_eq(body_of(out), "ok\n");
 	close(s);
 	ck_assert_int_eq(worker_wait(5000), 0);
 }
 END_TEST
 
 /*
- * SIGUSR1 and SIGHUP while a request is read: libfcgi's own handler
- * would end the read with EINTR and drop the request.
+ * SIGUSR1, SIGHUP and SIGPIPE while a request is read: none may end the
+ * worker or the request.
  */
 START_TEST(other_signals_during_a_request_change_nothing)
 {
@@ -281,9 +330,10 @@ END_TEST
 
 /*
  * Descriptors run out: the worker, with room for one connection, holds
- * one that nginx keeps (FCGI_KEEP_CONN) and is offered a second.  It
- * must not end, which would reset the kept one, but serve the second
- * once the first is closed.
+ * one that nginx keeps (FCGI_KEEP_CONN), in the middle of a request,
+ * and is offered a second.  It must not end, which would reset the kept
+ * one: it answers the first, and then, the first idle, closes it to
+ * make room for the second, and serves that.
  */
 START_TEST(running_out_of_descriptors_does_not_end_the_worker)
 {
@@ -296,19 +346,22 @@ START_TEST(running_out_of_descriptors_does_not_end_the_worker)
 	worker_start();
 	fd_room = 0;
 	first = connect_worker();
-	req[10] = 1; /* FCGI_KEEP_CONN in the begin record's flags */
+	req[KEEP_AT] = 1;
 	send_all(first, req, n);
 	ck_assert_int_eq(fcgi_read(first, out, sizeof(out), 5000), 0);
+	send_all(first, req, n / 2); /* busy: it cannot make room */
 	second = connect_worker();
 	pause_ms(300); /* its accept fails, and fails again */
-	send_all(first, req, n); /* the kept one still serves */
+	send_all(first, req + n / 2, n - n / 2); /* the kept one still serves */
 	ck_assert_int_eq(fcgi_read(first, out, sizeof(out), 5000), 0);
-	ck_assert_str_eq(strstr(out, "\r\n\r\n") + 4, "ok\n");
-	close(first);
-	req[10] = 0;
+	ck_assert_str_eq(body_of(out), "ok\n");
+	req[KEEP_AT] = 0;
 	send_all(second, req, n);
 	ck_assert_int_eq(fcgi_read(second, out, sizeof(out), 5000), 0);
-	ck_assert_str_eq(strstr(out, "\r\n\r\n") + 4, "ok\n");
+	ck_assert_str_eq(body_of(out), "ok\n");
+	/* the idle kept one made the room */
+	ck_assert(closed_within(first, 1000));
+	close(first);
 	close(second);
 	ck_assert_msg(count_of(file_text(log_path), "accept failed: Too "
 	    "many open files; taking no new connection for 100 ms") == 1,
@@ -320,36 +373,93 @@ END_TEST
 
 START_TEST(an_idle_worker_stops_at_once)
 {
+	long long t;
+
 	worker_start();
 	pause_ms(200);
+	t = clock_ms();
 	ck_assert_int_eq(kill(worker, SIGTERM), 0);
+	ck_assert_int_eq(worker_wait(3000), 0);
+	/* no connection to wait for: not even the kept ones' grace */
+	ck_assert_int_lt(clock_ms() - t, 500);
+}
+END_TEST
+
+/*
+ * A kept connection with nothing on it holds a stopping worker for its
+ * grace of a second (worker.h), in which a request sent on it is still
+ * answered; then it is closed, and the worker exits.
+ */
+START_TEST(a_kept_connection_gets_a_second_of_grace)
+{
+	unsigned char req[512];
+	char out[4096];
+	size_t n = fcgi_get(req, "/healthz");
+	long long t;
+	int s;
+
+	worker_start();
+	s = connect_worker();
+	req[KEEP_AT] = 1;
+	send_all(s, req, n);
+	ck_assert_int_eq(fcgi_read(s, out, sizeof(out), 5000), 0);
+	t = clock_ms();
+	ck_assert_int_eq(kill(worker, SIGTERM), 0);
+	pause_ms(300);
+	send_all(s, req, n);
+	ck_assert_int_eq(fcgi_read(s, out, sizeof(out), 5000), 0);
+	ck_assert_str_eq(body_of(out), "ok\n");
+	/* the answer is the last on it: closed at once, not at the grace */
+	ck_assert(closed_within(s, 500));
+	close(s);
+	ck_assert_int_eq(worker_wait(3000), 0);
+	ck_assert_int_lt(clock_ms() - t, 1000);
+	/* one kept and left idle: closed when the grace ends */
+	worker_start();
+	s = connect_worker();
+	send_all(s, req, n);
+	ck_assert_int_eq(fcgi_read(s, out, sizeof(out), 5000), 0);
+	t = clock_ms();
+	ck_assert_int_eq(kill(worker, SIGTERM), 0);
+	ck_assert(closed_within(s, 3000));
+	ck_assert_int_ge(clock_ms() - t, 900);
+	ck_assert_int_lt(clock_ms() - t, 2000);
+	close(s);
 	ck_assert_int_eq(worker_wait(3000), 0);
 }
 END_TEST
 
-START_TEST(a_stalled_request_frees_the_worker)
+/*
+ * Stalled requests: one inside its begin record, one inside its
+ * parameters.  Another connection is served meanwhile, and the two are
+ * closed, unanswered, after request-read-timeout.
+ */
+START_TEST(a_stalled_request_is_closed_after_the_read_timeout)
 {
 	unsigned char req[512];
-	char out[4096], b;
+	char out[4096];
 	size_t n = fcgi_get(req, "/healthz");
-	int s, p, t;
+	long long t;
+	int s, p, u;
 
 	worker_start();
 	s = connect_worker();
 	send_all(s, req, 10); /* inside the begin record, and no more */
 	p = connect_worker();
 	send_all(p, req, 20); /* inside the parameters, and no more */
-	t = connect_worker();
-	send_all(t, req, n);
-	/* the one worker serves t once s and p have stalled a second each */
-	ck_assert_int_eq(fcgi_read(t, out, sizeof(out), 5000), 0);
-	ck_assert_str_eq(strstr(out, "\r\n\r\n") + 4, "ok\n");
+	t = clock_ms();
+	u = connect_worker();
+	send_all(u, req, n);
+	ck_assert_int_eq(fcgi_read(u, out, sizeof(out), 5000), 0);
+	ck_assert_str_eq(body_of(out), "ok\n");
+	ck_assert_int_lt(clock_ms() - t, 500); /* not after the stalls */
 	/* closed without an answer: half a request is not one */
-	ck_assert_int_eq(read(s, &b, 1), 0);
-	ck_assert_int_eq(read(p, &b, 1), 0);
+	ck_assert(closed_within(s, 3000));
+	ck_assert(closed_within(p, 3000));
+	ck_assert_int_ge(clock_ms() - t, 900);
 	close(s);
 	close(p);
-	close(t);
+	close(u);
 	ck_assert_uint_eq(count_of(file_text(log_path), "a request stalled for "
 	    "1 s (request-read-timeout); connection closed"), 2);
 	ck_assert_int_eq(kill(worker, SIGTERM), 0);
@@ -357,22 +467,106 @@ START_TEST(a_stalled_request_frees_the_worker)
 }
 END_TEST
 
+/*
+ * Two connections, one stalled in the middle of its request: the other
+ * is served at once, long before the stall's timeout; then the stalled
+ * one goes on and is served too.  A core serving one connection at a
+ * time would answer the second only after the first.
+ */
+START_TEST(a_stalled_connection_holds_up_no_other)
+{
+	unsigned char req[512];
+	char out[4096];
+	size_t n = fcgi_get(req, "/readyz");
+	long long t;
+	int slow, quick;
+
+	read_timeout = 10;
+	worker_start();
+	read_timeout = 1;
+	slow = connect_worker();
+	send_all(slow, req, n / 2);
+	pause_ms(100);
+	t = clock_ms();
+	quick = connect_worker();
+	send_all(quick, req, n);
+	ck_assert_int_eq(fcgi_read(quick, out, sizeof(out), 5000), 0);
+	ck_assert_int_lt(clock_ms() - t, 1000);
+	ck_assert_str_eq(body_of(out), "ready\n");
+	send_all(slow, req + n / 2, n - n / 2);
+	ck_assert_int_eq(fcgi_read(slow, out, sizeof(out), 5000), 0);
+	ck_assert_str_eq(body_of(out), "ready\n");
+	close(slow);
+	close(quick);
+	ck_assert_int_eq(kill(worker, SIGTERM), 0);
+	ck_assert_int_eq(worker_wait(3000), 0);
+}
+END_TEST
+
+/* Requests one after another, each on a connection of its own, and one
+ * that asks the database (a ping on the pool's connection). */
 START_TEST(a_worker_serves_one_request_after_another)
+{
+	static const char *const paths[] = {"/healthz", "/readyz", "/healthz",
+	    "/readyz"};
+	static const char *const bodies[] = {"ok\n", "ready\n", "ok\n",
+	    "ready\n"};
+	unsigned char req[512];
+	char out[4096];
+	size_t n, i;
+	int s;
+
+	worker_start();
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		n = fcgi_get(req, paths[i]);
+		s = connect_worker();
+		send_all(s, req, n);
+		ck_assert_int_eq(fcgi_read(s, out, sizeof(out), 5000), 0);
+		ck_assert_str_eq(body_of(out), bodies[i]);
+		ck_assert(closed_within(s, 1000)); /* not kept: closed */
+		close(s);
+	}
+	ck_assert_int_eq(kill(worker, SIGINT), 0);
+	ck_assert_int_eq(worker_wait(3000), 0);
+}
+END_TEST
+
+/*
+ * At connections = 2, with two kept connections idle, a third is taken
+ * in place of the one idle longest; the other is still served.
+ */
+START_TEST(a_connection_at_the_limit_closes_the_longest_idle_alone)
 {
 	unsigned char req[512];
 	char out[4096];
 	size_t n = fcgi_get(req, "/healthz");
-	int i, s;
+	int a, b, c;
 
+	conns = 2;
 	worker_start();
-	for (i = 0; i < 3; i++) {
-		s = connect_worker();
-		send_all(s, req, n);
-		ck_assert_int_eq(fcgi_read(s, out, sizeof(out), 5000), 0);
-		ck_assert_str_eq(strstr(out, "\r\n\r\n") + 4, "ok\n");
-		close(s);
-	}
-	ck_assert_int_eq(kill(worker, SIGINT), 0);
+	conns = 16;
+	req[KEEP_AT] = 1;
+	a = connect_worker();
+	send_all(a, req, n);
+	ck_assert_int_eq(fcgi_read(a, out, sizeof(out), 5000), 0);
+	pause_ms(50);
+	b = connect_worker();
+	send_all(b, req, n);
+	ck_assert_int_eq(fcgi_read(b, out, sizeof(out), 5000), 0);
+	pause_ms(50);
+	c = connect_worker();
+	send_all(c, req, n);
+	ck_assert_int_eq(fcgi_read(c, out, sizeof(out), 5000), 0);
+	ck_assert_str_eq(body_of(out), "ok\n");
+	ck_assert(closed_within(a, 1000));
+	send_all(b, req, n);
+	ck_assert_msg(fcgi_read(b, out, sizeof(out), 5000) == 0,
+	    "the second kept connection was closed too");
+	ck_assert_str_eq(body_of(out), "ok\n");
+	close(a);
+	close(b);
+	close(c);
+	ck_assert_int_eq(kill(worker, SIGTERM), 0);
 	ck_assert_int_eq(worker_wait(3000), 0);
 }
 END_TEST
@@ -388,8 +582,11 @@ suite_worker(void)
 	tcase_add_test(tc, other_signals_during_a_request_change_nothing);
 	tcase_add_test(tc, running_out_of_descriptors_does_not_end_the_worker);
 	tcase_add_test(tc, an_idle_worker_stops_at_once);
+	tcase_add_test(tc, a_kept_connection_gets_a_second_of_grace);
 	tcase_add_test(tc, a_worker_serves_one_request_after_another);
-	tcase_add_test(tc, a_stalled_request_frees_the_worker);
+	tcase_add_test(tc, a_stalled_request_is_closed_after_the_read_timeout);
+	tcase_add_test(tc, a_stalled_connection_holds_up_no_other);
+	tcase_add_test(tc, a_connection_at_the_limit_closes_the_longest_idle_alone);
 	suite_add_tcase(s, tc);
 	return s;
 }

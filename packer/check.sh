@@ -5,6 +5,7 @@
 #   - shellcheck on every shell script of the project
 #   - systemd-analyze verify on every unit, in a scratch root that holds
 #     the binaries the units name; any warning fails
+#   - the connection limits of nginx, the program and its unit agree
 # Prints "N passed, N failed" last; exits non-zero on any failure.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -70,6 +71,12 @@ sys.exit(0 if len(agent) == 1 and len(ebs) == 1 and only == [["amazon-ebs." + eb
 PY
 }
 tally_run "the CloudWatch agent's provisioner runs for the amazon-ebs source only" agent_only_in_aws
+
+# nginx's FastCGI connections stay below what the program holds, and the
+# unit gives a worker the descriptors for them (the sum beside the
+# numbers in nginx/fcgi-app.conf, with the files' own figures)
+tally_run "connection limits: nginx, the program and its unit agree" \
+    python3 tests/pyrun.py tests/image/test_limits.py
 
 # the agent's download is installed only with a good signature by the
 # pinned key: shown offline with a key and package of the test's own

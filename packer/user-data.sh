@@ -10,13 +10,13 @@
 #
 # The stack's template (stack/fcgi-app.yaml) carries the body below
 # verbatim, after exporting FCGI_APP_SSM_PATH, FCGI_APP_STACK and
-# FCGI_APP_REGION (and FCGI_APP_WORKERS, the stack's
+# FCGI_APP_REGION (and FCGI_APP_DB_CONNECTIONS, the stack's
 # DbConnectionsPerInstance); make stack-check holds the two copies equal.
 # --- body ---
 ssm_path=$FCGI_APP_SSM_PATH
 [ -n "$ssm_path" ] || ssm_path=/fcgi-app/
 set -- --ssm-path "$ssm_path"
-[ -z "$FCGI_APP_WORKERS" ] || set -- "$@" --workers "$FCGI_APP_WORKERS"
+[ -z "$FCGI_APP_DB_CONNECTIONS" ] || set -- "$@" --db-connections "$FCGI_APP_DB_CONNECTIONS"
 status=FAILURE
 if /usr/local/sbin/fcgi-app-configure "$@"; then
     for _ in $(seq 90); do

@@ -91,9 +91,18 @@ start() {
         # systemd unit does, so the pid is the supervisor's and its log
         # lines reach the log file
         # -b: the listen backlog, as in the unit (fcgi-app.service says
-        # how it was chosen)
-        setsid spawn-fcgi -n -s "$sock" -b 4096 -M 0660 "${asuser[@]}" \
-            -- "$bin" -c "$cnf" </dev/null >>"$state/fcgi-app.log" 2>&1 &
+        # how it was chosen).  The descriptors: the unit's LimitNOFILE,
+        # 16384, or this shell's hard limit if lower, for the program
+        # only; the shell's own soft limit (often 1024) would cap each
+        # worker near 1,000 connections, short of `connections`.
+        local nofile
+        nofile=$(ulimit -Hn)
+        if [ "$nofile" = unlimited ] || [ "$nofile" -gt 16384 ]; then nofile=16384; fi
+        (
+            ulimit -Sn "$nofile"
+            exec setsid spawn-fcgi -n -s "$sock" -b 4096 -M 0660 "${asuser[@]}" \
+                -- "$bin" -c "$cnf"
+        ) </dev/null >>"$state/fcgi-app.log" 2>&1 &
         echo $! >"$app_pid"
     fi
     if pid_alive "$nginx_pid"; then

@@ -6,7 +6,10 @@ database class's max_connections less a reserve for administration.
 
 The web tier (stack/fcgi-app.yaml) gives the connections per instance
 (DbConnectionsPerInstance, its default and its MaxValue: the most a
-deployment may pass) and the most instances at once: the group's
+deployment may pass), which its launch template's user data hands to
+fcgi-app-configure as --db-connections, the program's db-connections
+(the connections of the whole instance, shared by its workers), and
+the most instances at once: the group's
 MaxSize, plus MaxBatchSize during a rolling update, when new instances
 start before old ones stop.  The database (stack/database.yaml) gives
 the class: InstanceClass, its default and every allowed value, each of
@@ -30,6 +33,23 @@ def load(path):
         return yaml.load(f, Loader=Loader)
 
 
+def passes_db_connections(web):
+    """Whether the launch template's user data exports
+    DbConnectionsPerInstance and passes it as --db-connections, so that
+    it is the program's db-connections on every instance."""
+    for r in (web.get("Resources") or {}).values():
+        if r.get("Type") != "AWS::EC2::LaunchTemplate":
+            continue
+        data = ((r.get("Properties") or {}).get("LaunchTemplateData") or {}).get("UserData")
+        sub = (data or {}).get("Fn::Base64") if isinstance(data, dict) else None
+        sub = sub.get("Fn::Sub") if isinstance(sub, dict) else sub
+        if isinstance(sub, str) and \
+                "export FCGI_APP_DB_CONNECTIONS='${DbConnectionsPerInstance}'\n" in sub and \
+                '--db-connections "$FCGI_APP_DB_CONNECTIONS"' in sub:
+            return True
+    return False
+
+
 def web_tier_most(web):
     """(connections per instance at most, instances at most, how) from
     the web tier's template; raises ValueError when it does not say."""
@@ -38,6 +58,10 @@ def web_tier_most(web):
         raise ValueError("the web tier needs a DbConnectionsPerInstance parameter with a "
                          "Default and a MaxValue")
     per = max(int(p["Default"]), int(p["MaxValue"]))
+    if not passes_db_connections(web):
+        raise ValueError("the launch template's user data does not pass DbConnectionsPerInstance "
+                         "to fcgi-app-configure as --db-connections: the instances would open "
+                         "the program's default, not the parameter")
     groups = [r for r in (web.get("Resources") or {}).values()
               if r.get("Type") == "AWS::AutoScaling::AutoScalingGroup"]
     if len(groups) != 1:

@@ -313,6 +313,9 @@ class A_FirstBoot(unittest.TestCase, PageChecks):
         self.assertIn("ssl-verify-server-cert", lines)
         self.assertIn("require-tls = on", lines)
         self.assertIn('host = "%s"' % DB_ADDR, lines)
+        # the stack's DbConnectionsPerInstance, the instance's whole budget
+        self.assertIn("db-connections = 8", lines)
+        self.assertFalse([l for l in lines if l.startswith("workers")], lines)
 
     def test_2b_build_header_names_the_commit(self):
         # the uploaded source has no .git; packer/source.sh named it

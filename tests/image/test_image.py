@@ -379,28 +379,35 @@ class B_UserData(unittest.TestCase):
         self.assertTrue(posts and all(c["signed"] for c in posts), posts)
 
 
-    def test_5_workers_from_the_stack(self):
-        """--workers (the stack's DbConnectionsPerInstance) becomes the
-        program's workers, which it accepts; a count outside 1-256 fails
-        before anything is read or written."""
+    def test_5_db_connections_from_the_stack(self):
+        """--db-connections (the stack's DbConnectionsPerInstance) becomes
+        the program's db-connections, which it accepts; no workers line
+        is written (one per CPU, at most that many); a count outside
+        1-4096 fails before anything is read or written."""
         cnf = R.path("/etc/fcgi-app/fcgi-app.cnf")
         try:
-            p = configure("--workers", "12")
+            p = configure("--db-connections", "12")
             self.assertEqual(p.returncode, 0, p.stderr)
             with open(cnf) as f:
-                self.assertIn("[fcgi-app]\ntable = demo\nrequire-tls = on\nworkers = 12\n",
-                              f.read())
+                text = f.read()
+            self.assertIn("[fcgi-app]\ntable = demo\nrequire-tls = on\ndb-connections = 12\n",
+                          text)
+            self.assertNotIn("workers", text)
             c = R.in_root("/usr/local/sbin/fcgi-app", "-t", "-c", "/etc/fcgi-app/fcgi-app.cnf")
             self.assertIn("ok (table `demo`", c.stdout)
             with open(cnf, "rb") as f:
                 before = f.read()
-            for bad in ("0", "257", "8x", "", "-1"):
-                p = configure("--workers", bad)
+            for bad in ("0", "4097", "8x", "", "-1"):
+                p = configure("--db-connections", bad)
                 self.assertEqual(p.returncode, 1, bad)
-                self.assertIn("fcgi-app-configure: --workers must be a whole number from 1 to "
-                              "256: %s" % bad, p.stderr)
+                self.assertIn("fcgi-app-configure: --db-connections must be a whole number from "
+                              "1 to 4096: %s" % bad, p.stderr)
                 with open(cnf, "rb") as f:
                     self.assertEqual(f.read(), before, bad)
+            # the option it replaced is gone
+            p = configure("--workers", "4")
+            self.assertEqual(p.returncode, 2, p.stderr)
+            self.assertIn("usage: fcgi-app-configure", p.stderr)
         finally:
             # the next suites serve with the default config of test_4
             self.assertEqual(configure().returncode, 0)

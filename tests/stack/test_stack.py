@@ -495,6 +495,10 @@ class Budget(unittest.TestCase):
                 # a rolling update that starts two at once
                 (web.replace("        MaxBatchSize: 1\n", "        MaxBatchSize: 2\n", 1), db,
                  "may open 64 connections"),
+                # user data that does not hand the parameter to the program
+                (web.replace('--db-connections "$FCGI_APP_DB_CONNECTIONS"', "", 1), db,
+                 "does not pass DbConnectionsPerInstance to fcgi-app-configure as "
+                 "--db-connections"),
                 # a class the table does not know
                 (web, db.replace("AllowedValues: [db.t3.micro,", "AllowedValues: [db.x9.huge, "
                                  "db.t3.micro,", 1), "db.x9.huge is not in stack/rds.json")):
@@ -507,14 +511,20 @@ class Budget(unittest.TestCase):
     def test_the_instances_get_the_count(self):
         """The launch template hands DbConnectionsPerInstance to the
         instance, whose user data passes it as fcgi-app-configure's
-        --workers, which writes workers = N (one connection per worker)."""
-        sub = load(TEMPLATE)["Resources"]["LaunchTemplate"]["Properties"][
+        --db-connections, which writes db-connections = N: the program's
+        database connections for the whole instance, which its workers
+        share (tests/image runs the script and the program on it)."""
+        web = load(TEMPLATE)
+        sub = web["Resources"]["LaunchTemplate"]["Properties"][
             "LaunchTemplateData"]["UserData"]["Fn::Base64"]["Fn::Sub"]
-        self.assertIn("export FCGI_APP_WORKERS='${DbConnectionsPerInstance}'\n", sub)
-        self.assertIn('--workers "$FCGI_APP_WORKERS"', sub)
+        self.assertIn("export FCGI_APP_DB_CONNECTIONS='${DbConnectionsPerInstance}'\n", sub)
+        self.assertIn('--db-connections "$FCGI_APP_DB_CONNECTIONS"', sub)
+        self.assertTrue(budget.passes_db_connections(web))
+        self.assertNotIn("workers", sub.lower())
         with open(os.path.join(TOP, "packer", "files", "fcgi-app-configure")) as f:
             configure = f.read()
-        self.assertIn('print("workers = " + workers)', configure)
+        self.assertIn('print("db-connections = " + db_connections)', configure)
+        self.assertNotIn("--workers", configure)
 
 
 sys.path.insert(0, os.path.join(TOP, "packer"))

@@ -433,12 +433,15 @@ accept_some(struct worker *w)
 	int i, fd;
 
 	for (i = 0; i < ACCEPT_BATCH; i++) {
-		if (w->nconns >= w->max_conns && evict_idle(w) != 0) {
+		if (w->nconns >= w->max_conns && w->idle_head == NULL) {
 			listen_watch(w, 0);
 			return;
 		}
 		fd = accept4(0, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd >= 0) {
+			/* room is made for a connection that came, not before */
+			if (w->nconns >= w->max_conns)
+				(void)evict_idle(w);
 			conn_new(w, fd);
 			continue;
 		}

@@ -446,20 +446,15 @@ accept_some(struct worker *w)
 	int i, fd;
 
 	for (i = 0; i < ACCEPT_BATCH; i++) {
-		/*
-		 * Only the wake says a connection waits, for the batch's
-		 * first accept: past it, making room at the limit could
-		 * close an idle connection for none.  The batch ends, and
-		 * epoll wakes the loop again if another waits.
-		 */
-		if (w->nconns >= w->max_conns && i > 0)
-			return;
-		if (w->nconns >= w->max_conns && evict_idle(w) != 0) {
+		if (w->nconns >= w->max_conns && w->idle_head == NULL) {
 			listen_watch(w, 0);
 			return;
 		}
 		fd = accept4(0, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd >= 0) {
+			/* room is made for a connection that came, not before */
+			if (w->nconns >= w->max_conns)
+				(void)evict_idle(w);
 			conn_new(w, fd);
 			continue;
 		}
@@ -470,9 +465,9 @@ accept_some(struct worker *w)
 		/*
 		 * Out of descriptors, accept4 fails before it looks for a
 		 * connection: past the batch's first accept, the failure
-		 * says nothing of one waiting, so it ends the batch as the
-		 * limit does.  Evicting here would close an idle connection
-		 * for none: the one just taken, when it is the only one.
+		 * says nothing of one waiting, so it ends the batch.
+		 * Evicting then would close an idle connection for none:
+		 * the one just taken, when it is the only one.
 		 */
 		if ((errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
 		    errno == ENOMEM) && i > 0)

@@ -83,6 +83,10 @@ run_counted "fuzz (libFuzzer, ASan+UBSan)" tests/fuzz/run.sh
 run_counted "integration" python3 tests/pyrun.py tests/integration/test_service.py
 FCGI_APP_BIN=$top/build/asan/fcgi-app \
     run_counted "integration (ASan+UBSan)" python3 tests/pyrun.py tests/integration/test_service.py
+run_counted "the serving core (idle and stalled connections, busy pool, dropped connects)" \
+    python3 tests/pyrun.py tests/integration/test_core.py
+FCGI_APP_BIN=$top/build/asan/fcgi-app \
+    run_counted "the serving core (ASan+UBSan)" python3 tests/pyrun.py tests/integration/test_core.py
 run_counted "the page tells the truth" /usr/bin/python3 tests/pyrun.py tests/integration/test_truth.py
 FCGI_APP_BIN=$top/build/asan/fcgi-app \
     run_counted "the page tells the truth (ASan+UBSan)" \

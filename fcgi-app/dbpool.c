@@ -287,7 +287,7 @@ dbpool_submit(struct dbpool *p, struct dbjob *j)
 	struct db_outage *st;
 	enum db_rc held;
 	unsigned wait = p->cfg->db_wait_ms;
-	int running, connecting;
+	int running, connecting, down = 0;
 
 	if (j->attempt == 0) {
 		j->slot = NULL;
@@ -295,6 +295,7 @@ dbpool_submit(struct dbpool *p, struct dbjob *j)
 		/* in an outage, or a slow spell: the held answer at once */
 		st = db_shared_lock();
 		held = db_outage_wait(st, now);
+		down = st->down;
 		db_shared_unlock();
 		if (held != DB_OK)
 			return held;
@@ -313,6 +314,9 @@ dbpool_submit(struct dbpool *p, struct dbjob *j)
 	 */
 	if (!running && wait > DBPOOL_CONNECT_WAIT_MS)
 		wait = DBPOOL_CONNECT_WAIT_MS;
+	/* and none at all for the connect that probes an outage */
+	if (!running && down)
+		return DB_DOWN;
 	if (running || connecting) {
 		/* a retry keeps the wait it had, if it had one */
 		if (j->attempt == 0 || j->deadline_ms == 0)

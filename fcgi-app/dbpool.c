@@ -9,9 +9,6 @@
 #include "dbpolicy.h"
 #include "log.h"
 
-/* The longest a page waits for a connection that is being made. */
-#define DBPOOL_CONNECT_WAIT_MS 100
-
 struct dbslot {
 	struct db *db;
 	struct dbjob *job; /* running here; NULL when idle or orphaned */
@@ -308,13 +305,11 @@ dbpool_submit(struct dbpool *p, struct dbjob *j)
 	if (!connecting)
 		connecting = grow(p);
 	/*
-	 * In line for a connection busy with a page, up to db-wait-ms; or
-	 * for one being made, up to DBPOOL_CONNECT_WAIT_MS: a page does not
-	 * wait out the connect timeout of a database that went away.
+	 * In line for a connection busy with a page or being made, up to
+	 * db-wait-ms: a page does not wait out the connect timeout of a
+	 * database that went away; and not at all for the connect that
+	 * probes a known outage.
 	 */
-	if (!running && wait > DBPOOL_CONNECT_WAIT_MS)
-		wait = DBPOOL_CONNECT_WAIT_MS;
-	/* and none at all for the connect that probes an outage */
 	if (!running && down)
 		return DB_DOWN;
 	if (running || connecting) {

@@ -13,6 +13,7 @@ struct dbslot {
 	struct db *db;
 	struct dbjob *job; /* running here; NULL when idle or orphaned */
 	int busy;          /* a call is under way (a job, or a connect) */
+	int connecting;    /* the call is a connect */
 	int regfd;         /* the socket registered with epoll, or -1 */
 	int pending;       /* the call ended as it started: see dbpool_tick */
 	enum db_rc pending_rc;
@@ -26,6 +27,8 @@ struct dbpool {
 	struct dbslot *slots;
 	struct dbjob *head, *tail; /* the line */
 	unsigned queued, running;
+	enum db_rc connect_rc; /* how the last connect failed */
+	int connect_failed;    /* since the last dbpool_tick */
 };
 
 /* Watches the socket the slot's call waits on, or none. */
@@ -168,6 +171,11 @@ slot_ended(struct dbpool *p, struct dbslot *s, enum db_rc rc)
 
 	s->busy = 0;
 	slot_watch(p, s);
+	if (s->connecting && rc != DB_OK) {
+		p->connect_rc = rc;
+		p->connect_failed = 1;
+	}
+	s->connecting = 0;
 	if (j == NULL) {
 		/* a connect, or a job whose request went: its rows go */
 		db_page_close(s->db);
@@ -268,7 +276,7 @@ grow(struct dbpool *p)
 		struct dbslot *s = &p->slots[i];
 
 		if (!s->busy && db_is_closed(s->db)) {
-			s->busy = 1;
+			s->busy = s->connecting = 1;
 			slot_result(p, s, db_connect_start(s->db));
 			return s->busy;
 		}
@@ -350,27 +358,16 @@ dbpool_event(struct dbpool *p, void *ptr, uint32_t events)
 
 /*
  * The line's jobs whose wait is over: DB_BUSY while pages hold the
- * connections, DB_DOWN when there are none; all of them (all) when
- * nothing can serve them any more.
+ * connections, DB_DOWN when there are none; or all of them, with rc.
  */
 static void
-line_fail(struct dbpool *p, long long now, int all, int running)
+line_fail(struct dbpool *p, long long now, int all, int running,
+    enum db_rc rc)
 {
 	struct dbjob *j;
 
-	struct db_outage *st;
-	enum db_rc rc = DB_DOWN;
-
-	if (all) {
-		/* the answer the failed connect left: a 500 for a wrong table */
-		st = db_shared_lock();
-		rc = db_outage_wait(st, now);
-		db_shared_unlock();
-		if (rc == DB_OK)
-			rc = DB_DOWN;
-	} else if (running) {
-		rc = DB_BUSY;
-	}
+	if (!all)
+		rc = running ? DB_BUSY : DB_DOWN;
 	while ((j = p->head) != NULL && (all || now >= j->deadline_ms)) {
 		line_remove(p, j);
 		j->done(j, NULL, rc);
@@ -382,6 +379,7 @@ dbpool_tick(struct dbpool *p, long long now)
 {
 	struct db_wait w;
 	long long next = 0;
+	struct dbslot *idle;
 	unsigned i;
 	int running, connecting;
 
@@ -406,16 +404,30 @@ dbpool_tick(struct dbpool *p, long long now)
 		}
 	}
 	/*
+	 * A connect failed while no page held a connection: the pages in
+	 * line get its answer, a 500 for a wrong table and a 503 for a
+	 * database that is down, rather than wait for the next one.
+	 */
+	idle = slot_idle(p, &running, &connecting);
+	if (p->connect_failed && !running)
+		line_fail(p, now, 1, 0, p->connect_rc);
+	p->connect_failed = 0;
+	/*
 	 * One connection is kept open, and more are opened for pages in
 	 * line; in the background, as the outage policy lets.
 	 */
-	if (slot_idle(p, &running, &connecting) == NULL && !connecting &&
-	    (p->head != NULL || !running))
+	if (idle == NULL && !connecting && (p->head != NULL || !running))
 		connecting = grow(p);
-	line_fail(p, now, 0, running);
+	line_fail(p, now, 0, running, DB_DOWN);
 	if (!running && !connecting)
-		line_fail(p, now, 1, 0);
+		line_fail(p, now, 1, 0, p->connect_failed ? p->connect_rc :
+		    DB_DOWN);
+	p->connect_failed = 0;
 	if (p->head != NULL && (next == 0 || p->head->deadline_ms < next))
 		next = p->head->deadline_ms;
+	/* a call answered without a wait is taken at once */
+	for (i = 0; i < p->n; i++)
+		if (p->slots[i].pending)
+			next = now;
 	return next;
 }

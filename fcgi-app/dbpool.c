@@ -9,6 +9,12 @@
 #include "dbpolicy.h"
 #include "log.h"
 
+/*
+ * While the line moves, a page waits up to this many times db-wait-ms;
+ * a line that has not moved for db-wait-ms is busy.
+ */
+#define DBPOOL_MOVING_WAITS 10
+
 struct dbslot {
 	struct db *db;
 	struct dbjob *job; /* running here; NULL when idle or orphaned */
@@ -27,6 +33,7 @@ struct dbpool {
 	struct dbslot *slots;
 	struct dbjob *head, *tail; /* the line */
 	unsigned queued, running;
+	long long moved_ms;    /* when a job last ended on a connection */
 	enum db_rc connect_rc; /* how the last connect failed */
 	int connect_failed;    /* since the last dbpool_tick */
 };
@@ -183,6 +190,7 @@ slot_ended(struct dbpool *p, struct dbslot *s, enum db_rc rc)
 		s->job = NULL;
 		j->slot = NULL;
 		p->running--;
+		p->moved_ms = clock_ms();
 		if (rc != DB_OK && db_may_retry(s->db) && j->attempt == 0) {
 			/*
 			 * Lost quickly, or reshaped: once more, on a new
@@ -291,7 +299,6 @@ dbpool_submit(struct dbpool *p, struct dbjob *j)
 	struct dbslot *s;
 	struct db_outage *st;
 	enum db_rc held;
-	unsigned wait = p->cfg->db_wait_ms;
 	int running, connecting, down = 0;
 
 	if (j->attempt == 0) {
@@ -322,8 +329,8 @@ dbpool_submit(struct dbpool *p, struct dbjob *j)
 		return DB_DOWN;
 	if (running || connecting) {
 		/* a retry keeps the wait it had, if it had one */
-		if (j->attempt == 0 || j->deadline_ms == 0)
-			j->deadline_ms = now + wait;
+		if (j->attempt == 0 || j->since_ms == 0)
+			j->since_ms = now;
 		line_push(p, j);
 		return DB_WAIT;
 	}
@@ -357,8 +364,29 @@ dbpool_event(struct dbpool *p, void *ptr, uint32_t events)
 }
 
 /*
- * The line's jobs whose wait is over: DB_BUSY while pages hold the
- * connections, DB_DOWN when there are none; or all of them, with rc.
+ * When the wait of j, in line since since_ms, is over: db-wait-ms for a
+ * connection being made; for one busy with a page, db-wait-ms once the
+ * line has not moved for as long, and at most DBPOOL_MOVING_WAITS times
+ * it.  A burst of pages on a database that answers drains through the
+ * line; one that stops answering turns them away.
+ */
+static long long
+line_due(const struct dbpool *p, const struct dbjob *j, int running)
+{
+	long long wait = p->cfg->db_wait_ms, due = j->since_ms + wait;
+	long long moving = p->moved_ms + wait;
+
+	if (!running)
+		return due;
+	if (moving > j->since_ms + DBPOOL_MOVING_WAITS * wait)
+		moving = j->since_ms + DBPOOL_MOVING_WAITS * wait;
+	return moving > due ? moving : due;
+}
+
+/*
+ * The line's jobs whose wait is over, oldest first: DB_BUSY while pages
+ * hold the connections, DB_DOWN when there are none; or all of them,
+ * with rc.
  */
 static void
 line_fail(struct dbpool *p, long long now, int all, int running,
@@ -368,7 +396,8 @@ line_fail(struct dbpool *p, long long now, int all, int running,
 
 	if (!all)
 		rc = running ? DB_BUSY : DB_DOWN;
-	while ((j = p->head) != NULL && (all || now >= j->deadline_ms)) {
+	while ((j = p->head) != NULL && (all ||
+	    now >= line_due(p, j, running))) {
 		line_remove(p, j);
 		j->done(j, NULL, rc);
 	}
@@ -423,8 +452,9 @@ dbpool_tick(struct dbpool *p, long long now)
 		line_fail(p, now, 1, 0, p->connect_failed ? p->connect_rc :
 		    DB_DOWN);
 	p->connect_failed = 0;
-	if (p->head != NULL && (next == 0 || p->head->deadline_ms < next))
-		next = p->head->deadline_ms;
+	if (p->head != NULL && (next == 0 ||
+	    line_due(p, p->head, running) < next))
+		next = line_due(p, p->head, running);
 	/* a call answered without a wait is taken at once */
 	for (i = 0; i < p->n; i++)
 		if (p->slots[i].pending)

@@ -1,7 +1,8 @@
 /*
  * dbpool: a worker's database connections and the pages waiting for
  * one.  A job (a page query or a ping) runs on an idle connection at
- * once, or waits in line up to db-wait-ms and then gets DB_BUSY.  The
+ * once, or waits in line, and gets DB_BUSY once the line has not moved
+ * for db-wait-ms.  The
  * connections open in the background, never inside a request: while
  * the database is down (the outage state all workers share), a job gets
  * its 503 at once, and one connect at a time probes the database.
@@ -29,7 +30,7 @@ struct dbjob {
 	dbjob_done_fn done;
 	/* the pool's */
 	struct dbjob *next, *prev;
-	long long deadline_ms;
+	long long since_ms; /* in line since */
 	int attempt;
 	int queued;
 	struct dbslot *slot;

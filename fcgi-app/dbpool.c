@@ -199,7 +199,8 @@ slot_ended(struct dbpool *p, struct dbslot *s, enum db_rc rc)
 			 */
 			close_idle(p);
 			j->attempt = 1;
-			if (dbpool_submit(p, j) != DB_WAIT)
+			rc = dbpool_submit(p, j);
+			if (rc != DB_WAIT)
 				j->done(j, NULL, rc);
 		} else {
 			j->done(j, rc == DB_OK ? s->db : NULL, rc);
@@ -313,12 +314,21 @@ dbpool_submit(struct dbpool *p, struct dbjob *j)
 			return held;
 	}
 	s = slot_idle(p, &running, &connecting);
+	if (s == NULL && !connecting) {
+		/*
+		 * A connect that ends as it starts, as one over a socket
+		 * whose peer is quick can: its connection takes the page,
+		 * or its failure is the page's answer.
+		 */
+		if (!(connecting = grow(p)))
+			s = slot_idle(p, &running, &connecting);
+		if (s == NULL && !running && !connecting && p->connect_failed)
+			return p->connect_rc;
+	}
 	if (s != NULL) {
 		run(p, s, j);
 		return DB_WAIT;
 	}
-	if (!connecting)
-		connecting = grow(p);
 	/*
 	 * In line for a connection busy with a page or being made, up to
 	 * db-wait-ms: a page does not wait out the connect timeout of a

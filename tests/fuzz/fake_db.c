@@ -52,6 +52,7 @@ struct db {
 	int done; /* db_page_next has returned something other than DB_ROW */
 	enum fake_state state;
 	int waits;          /* each call answers after one DB_WAIT */
+	int pooled;         /* made by db_new: answers as fake_db_pool */
 	int pinging;        /* the call under way is a ping, not a page */
 	long long deadline_ms;
 	enum db_rc connect_rc, open_rc, ping_rc;
@@ -337,7 +338,7 @@ fake_db_calls(const struct db *db)
 	return &db->calls;
 }
 
-int fake_db_new_waits;
+struct fake_pool_answers fake_db_pool;
 
 /* A handle over an empty table, for worker.c: not connected yet. */
 struct db *
@@ -350,7 +351,8 @@ db_new(const struct config *cfg)
 	db = fake_db_new(&r);
 	if (db != NULL) {
 		db->state = FAKE_CLOSED;
-		db->waits = fake_db_new_waits;
+		db->waits = fake_db_pool.waits;
+		db->pooled = 1;
 	}
 	return db;
 }
@@ -373,12 +375,11 @@ db_is_closed(const struct db *db)
 	return db->state == FAKE_CLOSED;
 }
 
-/* The fake's failures are never retried. */
+/* Only a pooled handle's failures are retried, if fake_db_pool says. */
 int
 db_may_retry(const struct db *db)
 {
-	(void)db;
-	return 0;
+	return db->pooled && fake_db_pool.may_retry;
 }
 
 void
@@ -399,8 +400,10 @@ fake_wait(struct db *db, enum fake_state state)
 static enum db_rc
 connect_done(struct db *db)
 {
-	db->state = db->connect_rc == DB_OK ? FAKE_READY : FAKE_CLOSED;
-	return db->connect_rc;
+	enum db_rc rc = db->pooled ? fake_db_pool.connect_rc : db->connect_rc;
+
+	db->state = rc == DB_OK ? FAKE_READY : FAKE_CLOSED;
+	return rc;
 }
 
 /*
@@ -410,7 +413,8 @@ connect_done(struct db *db)
 static enum db_rc
 call_done(struct db *db)
 {
-	enum db_rc rc = db->pinging ? db->ping_rc : db->open_rc;
+	enum db_rc rc = db->pinging ? db->ping_rc :
+	    db->pooled ? fake_db_pool.open_rc : db->open_rc;
 
 	db->state = rc == DB_DOWN ? FAKE_CLOSED : FAKE_READY;
 	if (rc == DB_OK && !db->pinging) {

@@ -67,8 +67,18 @@ void fake_db_answer(struct db *db, enum db_rc open_rc, enum db_rc ping_rc);
 void fake_db_connect_answer(struct db *db, enum db_rc rc);
 /* Nonzero: each call from now on answers after one DB_WAIT. */
 void fake_db_waits(struct db *db, int waits);
-/* The fake_db_waits of the handles db_new makes (worker.c's pool). */
-extern int fake_db_new_waits;
+/*
+ * The handles db_new makes (the pool's, for worker.c and dbpool.c):
+ * their fake_db_waits, set when made; and, read at each call, what
+ * their connects and page queries answer and whether a failed page may
+ * be tried again on a new connection, as db_may_retry says.
+ */
+struct fake_pool_answers {
+	int waits;
+	enum db_rc connect_rc, open_rc;
+	int may_retry;
+};
+extern struct fake_pool_answers fake_db_pool;
 
 /*
  * The calls made so far: pages read (opens) and their rows freed

@@ -22,6 +22,7 @@ Suite *suite_buf(void);
 /* build/unit-fake: over tests/fuzz/fake_db.c */
 Suite *suite_app(void);
 Suite *suite_worker(void);
+Suite *suite_dbpool(void);
 
 struct mem {
 	char data[1 << 17];

@@ -95,7 +95,7 @@ worker_start(void)
 	cfg.db_connections = 1;
 	cfg.db_wait_ms = 500;
 	cfg.read_timeout = 5;
-	fake_db_new_waits = 1;
+	fake_db_pool.waits = 1;
 	strcpy(host.hostname, "web-1");
 	memset(&a, 0, sizeof(a));
 	a.sun_family = AF_UNIX;

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stddef.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -29,6 +30,8 @@
 #define ACCEPT_BATCH 64
 /* The longest the loop sleeps with nothing due: stop and rests show. */
 #define TICK_MS 100
+/* After this long with nothing in flight, a burst's memory goes back. */
+#define QUIET_TRIM_MS 1000
 #define EVENTS 256
 
 /* What an epoll event's data.ptr points at: each starts with its kind. */
@@ -66,6 +69,8 @@ struct worker {
 	/* idle connections, longest idle first; and the others */
 	struct conn *idle_head, *idle_tail, *busy_head;
 	struct conn *dead; /* closed in this round of events */
+	long long busy_ms; /* when a connection or a page was last in flight */
+	int untrimmed;     /* in flight since the last trim */
 	int k_listen, k_signal; /* epoll data for fd 0 and the signalfd */
 };
 
@@ -566,6 +571,24 @@ dispatch(struct worker *w, struct epoll_event *ev)
 	}
 }
 
+/*
+ * Once nothing has been in flight for QUIET_TRIM_MS, the heap that a
+ * burst of connections and pages grew goes back to the system: the
+ * free memory between the blocks still in use, not only at its top.
+ */
+static void
+rest(struct worker *w, long long now)
+{
+	if (w->busy_head != NULL || dbpool_jobs(w->pool) != 0) {
+		w->busy_ms = now;
+		w->untrimmed = 1;
+	} else if (w->untrimmed && now - w->busy_ms >= QUIET_TRIM_MS) {
+		/* its answer says only whether any was given back */
+		(void)malloc_trim(0);
+		w->untrimmed = 0;
+	}
+}
+
 static int
 loop(struct worker *w)
 {
@@ -581,6 +604,7 @@ loop(struct worker *w)
 			due = d;
 		if (stop_done(w, now))
 			return 0;
+		rest(w, now);
 		if (!w->stopping && !w->listening && now >= w->accept_resume_ms &&
 		    w->nconns < w->max_conns)
 			listen_watch(w, 1);

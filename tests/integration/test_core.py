@@ -1,8 +1,9 @@
 """The serving core's promises, end to end: idle kept connections hold
 no capacity, a slow client stalls only its own answer, a database pool
 that stays busy past db-wait-ms gives a 503 in time while a line that
-moves drains without one, and a database
-that drops connection attempts gives quick 503s.
+moves drains without one, a database
+that drops connection attempts gives quick 503s, and a worker gives a
+burst's memory back once it is quiet.
 
 Real MariaDB, fcgi-app and nginx on loopback, as in test_service.py;
 the FastCGI socket is also reached directly (lib/fcgi.py).  Settings
@@ -13,6 +14,7 @@ needs them.
 import json
 import os
 import select
+import signal
 import socket
 import threading
 import time
@@ -354,6 +356,53 @@ class BusyPool(unittest.TestCase):
             self.assertEqual([(r["id"], r["v"]) for r in json.loads(body)["rows"]], [(1, 1)])
         # the pages did wait in line past db-wait-ms, one after another
         self.assertGreater(took, 2 * wait_ms / 1000)
+
+
+def status_kib(pid, field):
+    """A memory figure of /proc/PID/status, in KiB: VmRSS, VmHWM."""
+    with open("/proc/%d/status" % pid) as f:
+        return int(next(l for l in f if l.startswith(field + ":")).split()[1])
+
+
+class BurstMemory(unittest.TestCase):
+    """A burst of pages in flight at once grows a worker's heap, and the
+    few connections a web server keeps afterwards hold it scattered;
+    once nothing has been in flight for a second, the worker gives the
+    free part back to the system."""
+    BURST = 1000
+    KEPT_EVERY = 50  # nginx keeps some of a burst's connections
+
+    def test_a_burst_s_memory_goes_back_once_the_worker_is_quiet(self):
+        if "asan" in os.environ.get("FCGI_APP_BIN", ""):
+            self.skipTest("AddressSanitizer's allocator keeps a heap of its own")
+        inst = STACK.web_start("burst", settings={"workers": 1})
+        [worker] = inst.worker_pids()
+        before = status_kib(worker, "VmRSS")
+        held = Holder(self)
+        # every request is in before the worker reads one: it is stopped
+        # meanwhile, and its listening socket's backlog holds the connects
+        os.kill(worker, signal.SIGSTOP)
+        try:
+            socks = [held.add(connect(inst, timeout=20)) for _ in range(self.BURST)]
+            for s in socks:
+                s.sendall(fcgi_request(page_params(), keep=True))
+        finally:
+            os.kill(worker, signal.SIGCONT)
+        for s in socks:
+            stdout, proto, _ = Reader(s).response()
+            self.assertEqual((proto, cgi_answer(stdout)[0]), (0, 200))
+        growth = status_kib(worker, "VmHWM") - before
+        self.assertGreater(growth, 2048, "the burst grew the worker too little to tell")
+        for i, s in enumerate(socks):
+            if i % self.KEPT_EVERY:
+                s.close()
+        self.assertTrue(
+            wait_until(lambda: status_kib(worker, "VmRSS") - before < growth / 3, 5),
+            "worker RSS %d KiB before the burst, %d more at its peak, %d now"
+            % (before, growth, status_kib(worker, "VmRSS")))
+        # the kept ones still serve
+        for s in socks[::self.KEPT_EVERY]:
+            self.assertEqual(ask(s)[0], 200)
 
 
 def black_hole():

@@ -61,6 +61,7 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 LEVELS = (16, 64, 256, 1000, 4000)  # the connection sweep
 HELD = (1000, 4000)                 # levels run at least held_secs
 OPEN_LOOP = (0.5, 0.8)              # open-loop rates, of fcgi-app's at 64 clients
+REST_SECS = 1.5                     # quiet before a memory reading (the quiet trim)
 OPEN_CONNS = 512                    # the open loop's most connections
 QUERY = "SELECT * FROM demo WHERE id >= -9223372036854775808 ORDER BY id LIMIT 101"
 
@@ -422,10 +423,14 @@ def main():
         burl = "http://127.0.0.1:%d/" % bigw.port
         wrk(burl + "?limit=100", 16, 1)
         wrk(app_hund.url + "?limit=100", 16, 1)
+        # memory at rest, before and after: a worker gives a burst's free
+        # heap back once it has been quiet for a second
+        time.sleep(REST_SECS)
         mem_big_before = peers.pss_kib(app_big.app_pids())
         big100 = measured(app_big, db_pid, "/?limit=100", 64, secs)
         hund100 = measured(app_hund, db_pid, "/?limit=100", 64, secs)
         sizes = {n: wrk(burl + "?limit=%d" % n, 16, secs) for n in (10, 100, 1000)}
+        time.sleep(REST_SECS)
         mem_big_after = peers.pss_kib(app_big.app_pids())
 
         # idle kept connections, on a fresh instance whose nginx holds none

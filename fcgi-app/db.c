@@ -207,6 +207,12 @@ db_wait_of(const struct db *db, struct db_wait *w)
 	w->deadline_ms = db->deadline_ms;
 }
 
+int
+db_socket(const struct db *db)
+{
+	return db->mysql != NULL ? (int)mysql_get_socket(db->mysql) : -1;
+}
+
 /*
  * The statement time limit: the server itself gives up on a page query
  * a little before the client's read timeout would.  The client's timeout

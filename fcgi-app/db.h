@@ -106,6 +106,8 @@ enum db_rc db_ping_start(struct db *db);
  */
 enum db_rc db_resume(struct db *db, unsigned ready);
 void db_wait_of(const struct db *db, struct db_wait *w);
+/* The socket of an open connection, or -1. */
+int db_socket(const struct db *db);
 /*
  * Nonzero if the call that just failed may be tried again on another
  * connection: it lost its connection quickly (the database restarted,

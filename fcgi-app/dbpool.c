@@ -36,9 +36,16 @@ struct dbpool {
 	long long moved_ms;    /* when a job last ended on a connection */
 	enum db_rc connect_rc; /* how the last connect failed */
 	int connect_failed;    /* since the last dbpool_tick */
+	int peer_closed;       /* the database closed an idle connection,
+				  and no connect has started since */
 };
 
-/* Watches the socket the slot's call waits on, or none. */
+/*
+ * Watches the socket the slot's call waits on; an idle connection's for
+ * its peer's close (a restart, a KILL, wait_timeout), so that a dead
+ * connection goes when it dies rather than when a page takes it; or
+ * none.
+ */
 static void
 slot_watch(struct dbpool *p, struct dbslot *s)
 {
@@ -46,16 +53,20 @@ slot_watch(struct dbpool *p, struct dbslot *s)
 	struct db_wait w;
 
 	db_wait_of(s->db, &w);
-	if (w.fd < 0 || w.events == 0) {
+	memset(&ev, 0, sizeof(ev));
+	ev.events = (w.events & DB_WAIT_READ ? EPOLLIN : 0) |
+	    (w.events & DB_WAIT_WRITE ? EPOLLOUT : 0);
+	if (!s->busy && db_is_ready(s->db)) {
+		w.fd = db_socket(s->db);
+		ev.events = EPOLLRDHUP;
+	}
+	if (w.fd < 0 || ev.events == 0) {
 		/* a closed socket has left epoll: EBADF and ENOENT are fine */
 		if (s->regfd >= 0)
 			(void)epoll_ctl(p->epfd, EPOLL_CTL_DEL, s->regfd, NULL);
 		s->regfd = -1;
 		return;
 	}
-	memset(&ev, 0, sizeof(ev));
-	ev.events = (w.events & DB_WAIT_READ ? EPOLLIN : 0) |
-	    (w.events & DB_WAIT_WRITE ? EPOLLOUT : 0);
 	ev.data.ptr = s;
 	if (s->regfd == w.fd && s->regev == ev.events)
 		return;
@@ -177,7 +188,9 @@ slot_ended(struct dbpool *p, struct dbslot *s, enum db_rc rc)
 	struct dbjob *j = s->job;
 
 	s->busy = 0;
-	slot_watch(p, s);
+	/* a socket that closed leaves epoll before its number is reused */
+	if (db_is_closed(s->db))
+		slot_watch(p, s);
 	if (s->connecting && rc != DB_OK) {
 		p->connect_rc = rc;
 		p->connect_failed = 1;
@@ -213,6 +226,9 @@ slot_ended(struct dbpool *p, struct dbslot *s, enum db_rc rc)
 		line_remove(p, j);
 		run(p, s, j);
 	}
+	/* idle now, and watched for its peer's close */
+	if (!s->busy)
+		slot_watch(p, s);
 }
 
 /* Takes the answer of a call just started or resumed on s. */
@@ -286,6 +302,7 @@ grow(struct dbpool *p)
 
 		if (!s->busy && db_is_closed(s->db)) {
 			s->busy = s->connecting = 1;
+			p->peer_closed = 0;
 			slot_result(p, s, db_connect_start(s->db));
 			return s->busy;
 		}
@@ -368,7 +385,20 @@ dbpool_event(struct dbpool *p, void *ptr, uint32_t events)
 	    DB_WAIT_READ : 0) | (events & (EPOLLOUT | EPOLLERR) ?
 	    DB_WAIT_WRITE : 0);
 
-	if (!s->busy || s->pending)
+	if (!s->busy) {
+		/* the peer closed an idle connection: it goes now */
+		if (db_is_ready(s->db)) {
+			log_rate("db idle closed", clock_ms(), "the database "
+			    "closed an idle connection; a new one opens as "
+			    "pages need it");
+			db_close(s->db);
+			slot_watch(p, s);
+			p->peer_closed = 1;
+		}
+		return;
+	}
+	/* ready is 0 for an idle watch's event that came after a job took it */
+	if (s->pending || ready == 0)
 		return;
 	slot_result(p, s, db_resume(s->db, ready));
 }
@@ -453,9 +483,13 @@ dbpool_tick(struct dbpool *p, long long now)
 	p->connect_failed = 0;
 	/*
 	 * One connection is kept open, and more are opened for pages in
-	 * line; in the background, as the outage policy lets.
+	 * line; in the background, as the outage policy lets.  One that the
+	 * database closed is opened again by the next page: a database
+	 * that restarted is back for it at once, not after a back-off that
+	 * a connect tried while it was away began.
 	 */
-	if (idle == NULL && !connecting && (p->head != NULL || !running))
+	if (idle == NULL && !connecting && (p->head != NULL ||
+	    (!running && !p->peer_closed)))
 		connecting = grow(p);
 	line_fail(p, now, 0, running, DB_DOWN);
 	if (!running && !connecting)

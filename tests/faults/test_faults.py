@@ -49,6 +49,9 @@ class Database(unittest.TestCase):
         """SIGKILL to MariaDB mid-load, back 2 s later: only 200 and 503,
         503 only while it is down, all 200 again within 2 s."""
         inst = STACK.web_start("dbkill", settings={"workers": WORKERS})
+        # stopped even when an assertion fails: its sessions would count
+        # in the next test's
+        self.addCleanup(STACK.web_stop, inst)
         master, workers = inst.master_pid(), inst.worker_pids()
         load = Load(inst.port, clients=8, seconds=40).start()
         try:
@@ -79,7 +82,6 @@ class Database(unittest.TestCase):
         self.assertEqual(inst.master_pid(), master)
         self.assertEqual(inst.worker_pids(), workers)
         self.assertNotIn("killed by signal", inst.log())
-        STACK.web_stop(inst)
 
     def test_slow_under_load(self):
         """A lock holds the page query: every answer is a 503 within the
@@ -89,6 +91,7 @@ class Database(unittest.TestCase):
         db_conns = WORKERS
         inst = STACK.web_start("dbslow", settings={"workers": WORKERS, "read-timeout": rt,
                                                    "db-connections": db_conns})
+        self.addCleanup(STACK.web_stop, inst)
         workers = inst.worker_pids()
         hold = threading.Thread(target=STACK.sql, args=(
             "LOCK TABLES demo WRITE; SELECT SLEEP(6); UNLOCK TABLES;",))
@@ -123,7 +126,6 @@ class Database(unittest.TestCase):
         self.assertTrue(after)
         self.assertFalse([a for a in after if a.failed()], summary(after))
         self.assertEqual(inst.worker_pids(), workers)
-        STACK.web_stop(inst)
 
 
 def drain_seconds(inst):

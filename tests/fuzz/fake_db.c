@@ -473,6 +473,13 @@ db_wait_of(const struct db *db, struct db_wait *w)
 	w->deadline_ms = waiting ? db->deadline_ms : 0;
 }
 
+int
+db_socket(const struct db *db)
+{
+	(void)db;
+	return -1;
+}
+
 /* Frees a page's rows; on a handle with none, as db.c, nothing. */
 void
 db_page_close(struct db *db)

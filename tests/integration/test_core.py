@@ -405,6 +405,60 @@ class BurstMemory(unittest.TestCase):
             self.assertEqual(ask(s)[0], 200)
 
 
+def app_sessions():
+    out = STACK.sql("SELECT ID FROM information_schema.PROCESSLIST "
+                    "WHERE USER = 'fcgi_app';")
+    return [int(x) for x in out.split("\n")[1:-1]]
+
+
+class KilledIdleConnections(unittest.TestCase):
+    """The database closes every idle connection of both workers (a
+    restart, a KILL, wait_timeout): each goes when it closes, not when a
+    page takes it, so no page runs on a dead connection, and no page
+    gets a 503 for what was never an outage."""
+    CLIENTS, PAGES = 8, 25
+
+    def test_pages_after_the_kill_are_all_served(self):
+        inst = STACK.web_start("idlekill", settings={"workers": 2, "db-connections": 8})
+        workers = inst.worker_pids()
+        held = Holder(self)
+        # 32 pages in at once open every connection the pool may have
+        for w in workers:
+            os.kill(w, signal.SIGSTOP)
+        try:
+            socks = [held.add(connect(inst, timeout=20)) for _ in range(32)]
+            for sock in socks:
+                sock.sendall(fcgi_request(page_params(), keep=False))
+        finally:
+            for w in workers:
+                os.kill(w, signal.SIGCONT)
+        for sock in socks:
+            self.assertEqual(cgi_answer(Reader(sock).response()[0])[0], 200)
+        sessions = app_sessions()
+        self.assertGreaterEqual(len(sessions), 4, "too few connections opened to tell")
+        STACK.sql("".join("KILL CONNECTION %d;" % s for s in sessions))
+        self.assertTrue(wait_until(lambda: not set(sessions) & set(app_sessions()), 10))
+        statuses, lock = [], threading.Lock()
+
+        def client():
+            for _ in range(self.PAGES):
+                r = inst.get("/?format=json")
+                rows = len(r.json()["rows"]) if r.status == 200 else None
+                with lock:
+                    statuses.append((r.status, rows))
+
+        threads = [threading.Thread(target=client) for _ in range(self.CLIENTS)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        self.assertEqual(statuses, [(200, 10)] * (self.CLIENTS * self.PAGES))
+        log = inst.log()
+        self.assertIn("the database closed an idle connection", log)
+        self.assertNotIn("database connection lost", log)
+        self.assertEqual(inst.worker_pids(), workers)
+
+
 def black_hole():
     """A loopback TCP listener that never accepts, its backlog full: a
     connection attempt to it gets no SYN-ACK and hangs until its own

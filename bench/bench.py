@@ -13,7 +13,7 @@ processes, of MariaDB and of nginx, per page.  Then:
 - the sweep: the demo page at 16, 64, 256, 1,000 and 4,000 clients for
   fcgi-app, both Go peers and static nginx (wrk's socket errors and
   non-2xx answers counted);
-- the open loop (bench/openloop.go): requests started on a fixed
+- the open loop (bench/openloop.c): requests started on a fixed
   schedule at 50 % and 80 % of fcgi-app's closed-loop rate at 64
   clients, the same rates for fcgi-app, the lean Go peer and static
   nginx, latency counted from each request's scheduled start;
@@ -62,7 +62,7 @@ LEVELS = (16, 64, 256, 1000, 4000)  # the connection sweep
 HELD = (1000, 4000)                 # levels run at least held_secs
 OPEN_LOOP = (0.5, 0.8)              # open-loop rates, of fcgi-app's at 64 clients
 REST_SECS = 1.5                     # quiet before a memory reading (the quiet trim)
-OPEN_CONNS = 512                    # the open loop's most connections
+OPEN_CONNS = 64                     # the open loop's connections, as the closed loop's
 QUERY = "SELECT * FROM demo WHERE id >= -9223372036854775808 ORDER BY id LIMIT 101"
 
 
@@ -108,7 +108,7 @@ def slap(sock, user, clients, queries):
 
 
 def openloop(binary, url, rate, seconds):
-    """One bounded open-loop run (bench/openloop.go); returns its figures."""
+    """One bounded open-loop run (bench/openloop.c); returns its figures."""
     p = subprocess.run([binary, "-url", url, "-rate", "%.1f" % rate, "-seconds", str(seconds),
                         "-conns", str(OPEN_CONNS), "-timeout", "5s"],
                        capture_output=True, text=True, timeout=seconds + 60)
@@ -319,8 +319,8 @@ def main():
     big_rows = 20000 if args.quick else 1000000
     os.makedirs(OUT, exist_ok=True)
     go_bins = peers.build_peers(OUT)
-    loop_bin = peers.build_go(OUT, os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                                "openloop.go"), "openloop")
+    loop_bin = peers.build_c(OUT, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                               "openloop.c"), "openloop")
     stack = Stack()
     servers = []
     try:
@@ -564,7 +564,7 @@ def main():
                 s.label, lvl[s.label]["p50_ms"], lvl[s.label]["p90_ms"], lvl[s.label]["p99_ms"],
                 lvl[s.label]["rps"], errors_of(lvl[s.label])) for s in swept))
     lines.append("")
-    lines.append("open loop, demo page, latency from the scheduled start (ms), at most %d "
+    lines.append("open loop, demo page, latency from the scheduled start (ms), %d "
                  "connections" % OPEN_CONNS)
     lines.append("%-6s %8s  %-13s %8s %8s %8s %8s %7s %6s %11s" % (
         "share", "rate/s", "server", "p50", "p99", "p999", "max", "conns", "errors",

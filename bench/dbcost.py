@@ -27,11 +27,9 @@ def main():
     args = ap.parse_args()
     out = os.path.join(TOP, "build", "bench")
     os.makedirs(out, exist_ok=True)
-    binary = os.path.join(out, "dbcost")
     flags = subprocess.run(["mariadb_config", "--cflags", "--libs"], capture_output=True,
                            text=True, check=True).stdout.split()
-    subprocess.run(["cc", "-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-o", binary,
-                    os.path.join(HERE, "dbcost.c")] + flags, check=True, timeout=120)
+    binary = peers.build_c(out, os.path.join(HERE, "dbcost.c"), "dbcost", flags)
     stack = Stack()
     try:
         stack.db_start()

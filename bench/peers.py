@@ -163,6 +163,25 @@ def build_go(out_dir, source, name):
     return binary
 
 
+# the program's own warnings and hardening (Makefile), for bench's C tools
+C_FLAGS = ["-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-Wformat=2", "-Wshadow",
+           "-Wpointer-arith", "-Wstrict-prototypes",
+           "-Wmissing-prototypes", "-Wvla", "-Wundef", "-Wcast-align", "-Wwrite-strings",
+           "-D_FORTIFY_SOURCE=2", "-fstack-protector-strong", "-fstack-clash-protection",
+           "-fcf-protection", "-fPIE", "-pie", "-Wl,-z,relro,-z,now", "-Wl,-z,noexecstack"]
+
+
+def build_c(out_dir, source, name, extra=()):
+    """Builds one of bench's C tools (a path) into out_dir/name with the
+    program's warnings and hardening; returns the binary's path."""
+    binary = os.path.join(out_dir, name)
+    p = subprocess.run(["cc"] + C_FLAGS + ["-o", binary, source] + list(extra),
+                       capture_output=True, text=True, timeout=120)
+    if p.returncode != 0:
+        raise RuntimeError("cc %s failed:\n%s" % (source, p.stderr))
+    return binary
+
+
 def build_peers(out_dir):
     """The two Go peers' binaries: {"Go": idiomatic, "Go lean": lean}."""
     return {"Go": build_go(out_dir, os.path.join(PEERS, "peer.go"), "peer-go"),

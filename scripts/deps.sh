@@ -30,7 +30,7 @@ test_packages=(
     python3-jsonschema                  # the image: the CloudWatch agent config, packer-check
     wrk gnuplot-nox                     # make bench
     php8.2-fpm php8.2-mysql             # make bench: the PHP peer
-    golang-go golang-github-go-sql-driver-mysql-dev  # make bench: the Go peers, bench/openloop.go
+    golang-go golang-github-go-sql-driver-mysql-dev  # make bench: the Go peers
     python3-pymysql                     # make bench: the seed's Python peer
     chromium chromium-driver python3-selenium  # tests: the page in a browser
     fonts-noto-cjk fonts-noto-color-emoji fonts-symbola  # its Korean, emoji, control pictures

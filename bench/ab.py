@@ -43,6 +43,7 @@ import peers  # noqa: E402
 LOADS = [
     ("demo html, 10 rows, c64", "demo", "/", 64),
     ("demo json, 10 rows, c64", "demo", "/?format=json", 64),
+    ("demo html, 10 rows, c1000", "demo", "/", 1000),
     ("big html, 1000 rows, c16", "big", "/?limit=1000", 16),
     ("big json, 1000 rows, c16", "big", "/?format=json&limit=1000", 16),
 ]

@@ -97,8 +97,9 @@ due_ns(const struct run *r, long i)
 	return r->begin_ns + (int64_t)((double)i * 1e9 / r->rate);
 }
 
+/* Closes c; it connects again from retry_ns on. */
 static void
-conn_close(struct run *r, struct conn *c)
+conn_close(struct run *r, struct conn *c, int64_t retry_ns)
 {
 	if (c->fd >= 0) {
 		(void)epoll_ctl(r->epfd, EPOLL_CTL_DEL, c->fd, NULL);
@@ -106,7 +107,7 @@ conn_close(struct run *r, struct conn *c)
 	}
 	c->fd = -1;
 	c->state = C_DOWN;
-	c->retry_ns = 0;
+	c->retry_ns = retry_ns;
 }
 
 static void
@@ -136,8 +137,7 @@ conn_open(struct run *r, struct conn *c, int64_t now)
 	    (connect(c->fd, (const struct sockaddr *)&r->addr,
 	    sizeof(r->addr)) != 0 && errno != EINPROGRESS) ||
 	    epoll_ctl(r->epfd, EPOLL_CTL_ADD, c->fd, &ev) != 0) {
-		conn_close(r, c);
-		c->retry_ns = now + RECONNECT_NS;
+		conn_close(r, c, now + RECONNECT_NS);
 		return;
 	}
 	c->state = C_CONNECTING;
@@ -160,8 +160,7 @@ conn_fail(struct run *r, struct conn *c, int64_t now)
 {
 	if (c->state == C_BUSY)
 		record(r, c, A_FAILED, now);
-	conn_close(r, c);
-	c->retry_ns = now;
+	conn_close(r, c, now);
 }
 
 static int
@@ -304,8 +303,7 @@ on_event(struct run *r, struct conn *c, uint32_t events, int64_t now)
 		ev.data.ptr = c;
 		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 ||
 		    err != 0 || epoll_ctl(r->epfd, EPOLL_CTL_MOD, c->fd, &ev) != 0) {
-			conn_close(r, c);
-			c->retry_ns = now + RECONNECT_NS;
+			conn_close(r, c, now + RECONNECT_NS);
 			return;
 		}
 		conn_idle(r, c);
@@ -316,26 +314,19 @@ on_event(struct run *r, struct conn *c, uint32_t events, int64_t now)
 	n = recv(c->fd, buf, sizeof(buf), 0);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
-	if (n <= 0 || c->state != C_BUSY) {
-		/* closed, or bytes nobody asked for: the connection goes */
-		if (c->state == C_IDLE) {
-			/* off the idle list when it is next taken */
-			conn_close(r, c);
-			c->retry_ns = now;
-			return;
-		}
-		conn_fail(r, c, now);
-		return;
-	}
-	rc = feed(c, buf, (size_t)n);
+	/*
+	 * Closed, bytes nobody asked for, or a malformed answer: the
+	 * connection goes (an idle one leaves the idle list when it is
+	 * next taken).
+	 */
+	rc = n > 0 && c->state == C_BUSY ? feed(c, buf, (size_t)n) : -1;
 	if (rc < 0) {
 		conn_fail(r, c, now);
 	} else if (rc > 0) {
 		record(r, c, c->status >= 200 && c->status <= 299 ? A_OK :
 		    A_NON2XX, now);
 		if (c->close_after) {
-			conn_close(r, c);
-			c->retry_ns = now;
+			conn_close(r, c, now);
 		} else {
 			conn_idle(r, c);
 		}
@@ -361,8 +352,7 @@ send_due(struct run *r, int64_t now)
 		if (send_request(r, c, r->sent, now) != 0) {
 			/* not sent: the request goes to the next connection */
 			c->req = -1;
-			conn_close(r, c);
-			c->retry_ns = now;
+			conn_close(r, c, now);
 			continue;
 		}
 		r->sent++;
@@ -505,7 +495,7 @@ serve_run(struct run *r, double seconds)
 {
 	struct epoll_event ev, evs[EVENTS];
 	int64_t now, end_ns = 0, next_sweep = 0;
-	long answered_at_end;
+	long busy;
 	int i, n;
 	uint64_t ticks;
 
@@ -544,10 +534,10 @@ serve_run(struct run *r, double seconds)
 		if (r->sent == r->total && end_ns == 0)
 			end_ns = now + r->timeout_ns + 1000000000LL;
 		if (end_ns != 0) {
-			answered_at_end = 0;
+			busy = 0;
 			for (i = 0; i < r->nconns; i++)
-				answered_at_end += r->conns[i].state == C_BUSY;
-			if (answered_at_end == 0 || now >= end_ns)
+				busy += r->conns[i].state == C_BUSY;
+			if (busy == 0 || now >= end_ns)
 				break;
 		}
 		/* the schedule cannot be kept past its end and the timeout */

@@ -405,12 +405,6 @@ class BurstMemory(unittest.TestCase):
             self.assertEqual(ask(s)[0], 200)
 
 
-def app_sessions():
-    out = STACK.sql("SELECT ID FROM information_schema.PROCESSLIST "
-                    "WHERE USER = 'fcgi_app';")
-    return [int(x) for x in out.split("\n")[1:-1]]
-
-
 class KilledIdleConnections(unittest.TestCase):
     """The database closes every idle connection of both workers (a
     restart, a KILL, wait_timeout): each goes when it closes, not when a
@@ -434,10 +428,9 @@ class KilledIdleConnections(unittest.TestCase):
                 os.kill(w, signal.SIGCONT)
         for sock in socks:
             self.assertEqual(cgi_answer(Reader(sock).response()[0])[0], 200)
-        sessions = app_sessions()
+        sessions = dbsession.ids(STACK, "fcgi_app")
         self.assertGreaterEqual(len(sessions), 4, "too few connections opened to tell")
-        STACK.sql("".join("KILL CONNECTION %d;" % s for s in sessions))
-        self.assertTrue(wait_until(lambda: not set(sessions) & set(app_sessions()), 10))
+        self.assertTrue(dbsession.kill(STACK, "fcgi_app", sessions))
         statuses, lock = [], threading.Lock()
 
         def client():

@@ -10,6 +10,7 @@ password is a 503 and a log line naming the refusal; and the program
 never lets the full path run in plaintext."""
 import unittest
 
+from lib import dbsession
 from lib.localstack import Stack
 from lib.mysql84 import Proxy
 from lib.page import Page
@@ -34,12 +35,6 @@ def web(case, name, settings=None, client=None):
                            client=client)
     case.addCleanup(STACK.web_stop, inst)
     return inst
-
-
-def app_sessions():
-    out = STACK.sql("SELECT ID FROM information_schema.PROCESSLIST "
-                    "WHERE USER = 'fcgi_app';")
-    return [int(x) for x in out.split("\n")[1:-1]]
 
 
 def served(case, inst, path="/"):
@@ -69,10 +64,9 @@ class Authentication(unittest.TestCase):
         inst = web(self, "killed")
         served(self, inst)
         before = STACK.proxy.snapshot()
-        sessions = app_sessions()
+        sessions = dbsession.ids(STACK, "fcgi_app")
         self.assertGreaterEqual(len(sessions), 1)
-        STACK.sql("".join("KILL CONNECTION %d;" % s for s in sessions))
-        self.assertTrue(wait_until(lambda: not set(sessions) & set(app_sessions()), 10))
+        self.assertTrue(dbsession.kill(STACK, "fcgi_app", sessions))
         served(self, inst)
         self.assertEqual(self.delta(before),
                          {"full_auth": 0, "fast_auth": 1, "tls": 1, "denied": 0})

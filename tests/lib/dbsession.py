@@ -17,3 +17,18 @@ def count(stack, user=None, state=None):
 def wait_for(stack, seconds=10, **kw):
     """True once at least one session matches (see count) within seconds."""
     return bool(wait_until(lambda: count(stack, **kw) > 0, seconds))
+
+
+
+def ids(stack, user):
+    """The ids of user's sessions."""
+    out = stack.sql("SELECT ID FROM information_schema.PROCESSLIST "
+                    "WHERE USER = '%s';" % user)
+    return [int(x) for x in out.split("\n")[1:-1]]
+
+
+def kill(stack, user, sessions, seconds=10):
+    """KILL CONNECTION for each of user's sessions given; True once none
+    of them is left, within seconds."""
+    stack.sql("".join("KILL CONNECTION %d;" % s for s in sessions))
+    return bool(wait_until(lambda: not set(sessions) & set(ids(stack, user)), seconds))
